@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the real peers and tools the test suite runs against, when they
+# are missing: sipp (Debian package sip-tester), openssl (S/MIME signing and
+# verification), and, for the fuzz smoke run, cargo-fuzz. Idempotent; needs
+# root (or sudo) only when something is actually missing.
+set -euo pipefail
+
+need_pkgs=()
+command -v sipp >/dev/null 2>&1 || need_pkgs+=(sip-tester)
+command -v openssl >/dev/null 2>&1 || need_pkgs+=(openssl)
+# libssl-dev + pkg-config build the openssl dev-dependency used by tests.
+dpkg-query -W -f='${Status}' libssl-dev 2>/dev/null | grep -q "install ok installed" || need_pkgs+=(libssl-dev)
+command -v pkg-config >/dev/null 2>&1 || need_pkgs+=(pkg-config)
+
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  echo "install-peers: installing ${need_pkgs[*]}"
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  # Never let package scripts start system daemons.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod +x /usr/sbin/policy-rc.d
+    trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}"
+fi
+
+if [ "${WITH_FUZZ:-1}" = 1 ] && ! cargo fuzz --version >/dev/null 2>&1; then
+  echo "install-peers: installing cargo-fuzz 0.13.2"
+  cargo install cargo-fuzz --version 0.13.2 --locked
+fi
+
+echo "install-peers: $(sipp -v 2>&1 | grep -m1 -io 'sipp v[0-9.]*' || echo 'sipp ?'), $(openssl version)"

@@ -1,0 +1,95 @@
+//! The TOML schema of the configuration file, exactly as an operator writes
+//! it. Unknown keys are rejected (`deny_unknown_fields`); values that need
+//! checking keep their source span so that errors can name file and line.
+//! Validation into the settings the cores use happens in `config/mod.rs`.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FileConfig {
+    #[serde(default)]
+    pub(crate) sip: SipSection,
+    #[serde(default)]
+    pub(crate) gateway: GatewaySection,
+    #[serde(default, rename = "route")]
+    pub(crate) routes: Vec<RouteEntry>,
+    #[serde(default, rename = "peer")]
+    pub(crate) peers: Vec<PeerEntry>,
+    #[serde(default)]
+    pub(crate) policy: PolicySection,
+    #[serde(default)]
+    pub(crate) admin: AdminSection,
+    #[serde(default)]
+    pub(crate) log: LogSection,
+}
+
+/// `[sip]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SipSection {
+    pub(crate) listen: Option<Vec<Spanned<String>>>,
+    pub(crate) advertise: Option<Spanned<String>>,
+    pub(crate) t1_ms: Option<Spanned<u64>>,
+    pub(crate) t2_ms: Option<Spanned<u64>>,
+    pub(crate) t4_ms: Option<Spanned<u64>>,
+    pub(crate) max_header_bytes: Option<usize>,
+    pub(crate) max_headers: Option<usize>,
+    pub(crate) max_body_bytes: Option<usize>,
+    pub(crate) max_uri_len: Option<usize>,
+    pub(crate) max_transactions: Option<usize>,
+    pub(crate) max_tcp_connections: Option<usize>,
+    pub(crate) reject_invite_with: Option<Spanned<u16>>,
+}
+
+/// `[gateway]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct GatewaySection {
+    pub(crate) domains: Option<Vec<Spanned<String>>>,
+    pub(crate) state_dir: Option<String>,
+    pub(crate) node_id: Option<Spanned<String>>,
+    pub(crate) rng_seed: Option<u64>,
+}
+
+/// `[[route]]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RouteEntry {
+    pub(crate) domain: Spanned<String>,
+    pub(crate) via: Spanned<String>,
+}
+
+/// `[[peer]]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PeerEntry {
+    pub(crate) name: String,
+    pub(crate) addresses: Vec<Spanned<String>>,
+    pub(crate) domains: Vec<Spanned<String>>,
+}
+
+/// `[policy]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PolicySection {
+    pub(crate) unknown_peer: Option<Spanned<String>>,
+    pub(crate) deny_destinations: Option<Vec<Spanned<String>>>,
+}
+
+/// `[admin]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AdminSection {
+    pub(crate) listen: Option<Spanned<String>>,
+}
+
+/// `[log]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LogSection {
+    pub(crate) format: Option<Spanned<String>>,
+    pub(crate) level: Option<String>,
+}

@@ -1,0 +1,548 @@
+//! Configuration: the TOML file ([`file`]) validated into the settings the
+//! cores use. Every error names the file, line and column (and, for unknown
+//! keys, the key). With no file, the embedded [`DEFAULT_CONFIG`] runs the
+//! gateway on loopback.
+//!
+//! Documented defaults (also in README.md):
+//!
+//! | key | default |
+//! |---|---|
+//! | `sip.listen` | `["udp://127.0.0.1:5060", "tcp://127.0.0.1:5060"]` |
+//! | `sip.advertise` | the first listen IP |
+//! | `sip.t1_ms` / `t2_ms` / `t4_ms` | 500 / 4000 / 5000 (RFC 3261 §17) |
+//! | `sip.max_header_bytes` / `max_headers` / `max_body_bytes` / `max_uri_len` | 8192 / 64 / 65536 / 1024 |
+//! | `sip.max_transactions` | 10000 relays in flight |
+//! | `sip.max_tcp_connections` | 1024 |
+//! | `sip.reject_invite_with` | 488 |
+//! | `gateway.domains` | `[]` |
+//! | `gateway.state_dir` | `./state` |
+//! | `gateway.node_id` | random per start |
+//! | `policy.unknown_peer` | `"reject"` |
+//! | `admin.listen` | `127.0.0.1:9464` |
+//! | `log.format` / `log.level` | `"text"` / `"info"` |
+
+mod file;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use toml::Spanned;
+
+use crate::gateway::policy::{IpNet, Peer, PolicyConfig, UnknownPeer};
+use crate::route::{DomainPattern, NextHop, StaticRoute};
+use crate::sip::transaction::TransactionConfig;
+use crate::sip::{Limits, SipUri, StatusCode, Transport};
+
+/// The configuration used when no file is given.
+pub const DEFAULT_CONFIG: &str = include_str!("default.toml");
+
+/// A validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `[sip]`.
+    pub sip: SipSettings,
+    /// `[gateway]`.
+    pub gateway: GatewaySettings,
+    /// `[[route]]` entries.
+    pub routes: Vec<StaticRoute>,
+    /// `[[peer]]` and `[policy]`.
+    pub policy: PolicyConfig,
+    /// `[admin]`.
+    pub admin: AdminSettings,
+    /// `[log]`.
+    pub log: LogSettings,
+}
+
+/// One SIP listener.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Listen {
+    /// Transport.
+    pub transport: Transport,
+    /// Address to bind.
+    pub addr: SocketAddr,
+}
+
+/// `[sip]` settings.
+#[derive(Clone, Debug)]
+pub struct SipSettings {
+    /// Listeners.
+    pub listen: Vec<Listen>,
+    /// Host written into Via, Call-ID and Warning.
+    pub advertise: String,
+    /// Timer values.
+    pub transactions: TransactionConfig,
+    /// Parser limits.
+    pub limits: Limits,
+    /// Bound on relays in flight.
+    pub max_transactions: usize,
+    /// Bound on TCP connections (inbound plus outbound).
+    pub max_tcp_connections: usize,
+    /// Status for INVITE (488 or 606).
+    pub reject_invite_with: StatusCode,
+}
+
+/// `[gateway]` settings.
+#[derive(Clone, Debug)]
+pub struct GatewaySettings {
+    /// Domains the gateway is authoritative for.
+    pub domains: Vec<DomainPattern>,
+    /// Where durable state lives (used by later features).
+    pub state_dir: PathBuf,
+    /// Node id for the loop marker; random when absent.
+    pub node_id: Option<String>,
+    /// Fixed RNG seed (tests); random when absent.
+    pub rng_seed: Option<u64>,
+}
+
+/// `[admin]` settings.
+#[derive(Clone, Debug)]
+pub struct AdminSettings {
+    /// Address of the admin HTTP endpoint (`/metrics`).
+    pub listen: SocketAddr,
+}
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[log]` settings.
+#[derive(Clone, Debug)]
+pub struct LogSettings {
+    /// Format.
+    pub format: LogFormat,
+    /// `tracing` filter directive (`RUST_LOG` overrides it).
+    pub level: String,
+}
+
+/// A configuration error: where, and what.
+#[derive(Debug)]
+pub struct ConfigError {
+    origin: String,
+    line: usize,
+    column: usize,
+    kind: ConfigErrorKind,
+}
+
+/// What is wrong with a configuration.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigErrorKind {
+    /// The file could not be read.
+    #[error("cannot read: {0}")]
+    Io(#[source] std::io::Error),
+    /// TOML syntax error, wrong type, or unknown key (the message names it).
+    #[error("{0}")]
+    Toml(String),
+    /// A value that parsed but is not acceptable.
+    #[error("{key}: {reason}")]
+    Invalid {
+        /// The key.
+        key: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl ConfigError {
+    /// The file (or `<embedded default>`).
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+    /// 1-based line (0 when unknown).
+    pub fn line(&self) -> usize {
+        self.line
+    }
+    /// 1-based column (0 when unknown).
+    pub fn column(&self) -> usize {
+        self.column
+    }
+    /// What is wrong.
+    pub fn kind(&self) -> &ConfigErrorKind {
+        &self.kind
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line > 0 {
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.origin, self.line, self.column, self.kind
+            )
+        } else {
+            write!(f, "{}: {}", self.origin, self.kind)
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.kind {
+            ConfigErrorKind::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl Config {
+    /// Loads and validates a file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let origin = path.display().to_string();
+        let src = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            origin: origin.clone(),
+            line: 0,
+            column: 0,
+            kind: ConfigErrorKind::Io(e),
+        })?;
+        Config::parse(&src, &origin)
+    }
+
+    /// The embedded default configuration.
+    pub fn embedded_default() -> Result<Config, ConfigError> {
+        Config::parse(DEFAULT_CONFIG, "<embedded default>")
+    }
+
+    /// Parses and validates TOML text; `origin` names it in errors.
+    pub fn parse(src: &str, origin: &str) -> Result<Config, ConfigError> {
+        let v = Validator { src, origin };
+        let f: file::FileConfig = toml::from_str(src).map_err(|e| {
+            let (line, column) = e.span().map(|s| line_col(src, s.start)).unwrap_or((0, 0));
+            ConfigError {
+                origin: origin.to_string(),
+                line,
+                column,
+                kind: ConfigErrorKind::Toml(e.message().trim().to_string()),
+            }
+        })?;
+        v.build(f)
+    }
+}
+
+struct Validator<'a> {
+    src: &'a str,
+    origin: &'a str,
+}
+
+impl Validator<'_> {
+    fn err(&self, span: Range<usize>, key: &'static str, reason: impl Into<String>) -> ConfigError {
+        let (line, column) = line_col(self.src, span.start);
+        ConfigError {
+            origin: self.origin.to_string(),
+            line,
+            column,
+            kind: ConfigErrorKind::Invalid {
+                key,
+                reason: reason.into(),
+            },
+        }
+    }
+
+    fn build(&self, f: file::FileConfig) -> Result<Config, ConfigError> {
+        let sip = self.sip(&f.sip)?;
+        let mut domains = Vec::new();
+        for d in f.gateway.domains.iter().flatten() {
+            domains.push(self.pattern(d, "gateway.domains")?);
+        }
+        let node_id = match &f.gateway.node_id {
+            Some(n)
+                if n.get_ref().is_empty()
+                    || !n
+                        .get_ref()
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
+            {
+                return Err(self.err(
+                    n.span(),
+                    "gateway.node_id",
+                    "use letters, digits and '-' only",
+                ));
+            }
+            Some(n) => Some(n.get_ref().clone()),
+            None => None,
+        };
+        let gateway = GatewaySettings {
+            domains,
+            state_dir: PathBuf::from(
+                f.gateway
+                    .state_dir
+                    .clone()
+                    .unwrap_or_else(|| "./state".into()),
+            ),
+            node_id,
+            rng_seed: f.gateway.rng_seed,
+        };
+        let mut routes = Vec::new();
+        for r in &f.routes {
+            routes.push(StaticRoute {
+                domain: self.pattern(&r.domain, "route.domain")?,
+                next_hop: self.next_hop(&r.via)?,
+            });
+        }
+        let mut peers = Vec::new();
+        for p in &f.peers {
+            let mut networks = Vec::new();
+            for a in &p.addresses {
+                networks.push(
+                    IpNet::parse(a.get_ref())
+                        .map_err(|e| self.err(a.span(), "peer.addresses", e.to_string()))?,
+                );
+            }
+            let mut pd = Vec::new();
+            for d in &p.domains {
+                pd.push(self.pattern(d, "peer.domains")?);
+            }
+            peers.push(Peer {
+                name: p.name.clone(),
+                networks,
+                domains: pd,
+            });
+        }
+        let unknown_peer = match &f.policy.unknown_peer {
+            None => UnknownPeer::Reject,
+            Some(s) => match s.get_ref().as_str() {
+                "reject" => UnknownPeer::Reject,
+                "allow" => UnknownPeer::Allow,
+                _ => {
+                    return Err(self.err(
+                        s.span(),
+                        "policy.unknown_peer",
+                        "expected \"reject\" or \"allow\"",
+                    ));
+                }
+            },
+        };
+        let mut deny = Vec::new();
+        for d in f.policy.deny_destinations.iter().flatten() {
+            deny.push(self.pattern(d, "policy.deny_destinations")?);
+        }
+        let policy = PolicyConfig {
+            peers,
+            unknown_peer,
+            deny_destinations: deny,
+        };
+        let admin = AdminSettings {
+            listen: match &f.admin.listen {
+                None => SocketAddr::from(([127, 0, 0, 1], 9464)),
+                Some(s) => s
+                    .get_ref()
+                    .parse()
+                    .map_err(|_| self.err(s.span(), "admin.listen", "expected IP:port"))?,
+            },
+        };
+        let log = LogSettings {
+            format: match &f.log.format {
+                None => LogFormat::Text,
+                Some(s) => match s.get_ref().as_str() {
+                    "text" => LogFormat::Text,
+                    "json" => LogFormat::Json,
+                    _ => {
+                        return Err(self.err(
+                            s.span(),
+                            "log.format",
+                            "expected \"text\" or \"json\"",
+                        ));
+                    }
+                },
+            },
+            level: f.log.level.clone().unwrap_or_else(|| "info".into()),
+        };
+        Ok(Config {
+            sip,
+            gateway,
+            routes,
+            policy,
+            admin,
+            log,
+        })
+    }
+
+    fn sip(&self, s: &file::SipSection) -> Result<SipSettings, ConfigError> {
+        let mut listen = Vec::new();
+        match &s.listen {
+            None => {
+                let lo = SocketAddr::from(([127, 0, 0, 1], 5060));
+                listen.push(Listen {
+                    transport: Transport::Udp,
+                    addr: lo,
+                });
+                listen.push(Listen {
+                    transport: Transport::Tcp,
+                    addr: lo,
+                });
+            }
+            Some(list) => {
+                for l in list {
+                    listen.push(self.listen(l)?);
+                }
+            }
+        }
+        let Some(first) = listen.first() else {
+            return Err(ConfigError {
+                origin: self.origin.to_string(),
+                line: 0,
+                column: 0,
+                kind: ConfigErrorKind::Invalid {
+                    key: "sip.listen",
+                    reason: "at least one listener is needed".into(),
+                },
+            });
+        };
+        let advertise = match &s.advertise {
+            Some(a) if a.get_ref().trim().is_empty() => {
+                return Err(self.err(a.span(), "sip.advertise", "empty host"));
+            }
+            Some(a) => a.get_ref().clone(),
+            None if first.addr.ip().is_unspecified() => "127.0.0.1".to_string(),
+            None => match first.addr.ip() {
+                std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+                v4 => v4.to_string(),
+            },
+        };
+        let d = TransactionConfig::default();
+        let ms = |v: &Option<Spanned<u64>>,
+                  key: &'static str,
+                  dflt: Duration|
+         -> Result<Duration, ConfigError> {
+            match v {
+                None => Ok(dflt),
+                Some(x) if *x.get_ref() == 0 || *x.get_ref() > 600_000 => {
+                    Err(self.err(x.span(), key, "must be between 1 and 600000 ms"))
+                }
+                Some(x) => Ok(Duration::from_millis(*x.get_ref())),
+            }
+        };
+        let transactions = TransactionConfig {
+            t1: ms(&s.t1_ms, "sip.t1_ms", d.t1)?,
+            t2: ms(&s.t2_ms, "sip.t2_ms", d.t2)?,
+            t4: ms(&s.t4_ms, "sip.t4_ms", d.t4)?,
+        };
+        if let Some(t2) = &s.t2_ms
+            && transactions.t2 < transactions.t1
+        {
+            return Err(self.err(t2.span(), "sip.t2_ms", "must not be below t1"));
+        }
+        let dl = Limits::default();
+        let limits = Limits {
+            max_header_bytes: s.max_header_bytes.unwrap_or(dl.max_header_bytes),
+            max_headers: s.max_headers.unwrap_or(dl.max_headers),
+            max_body_bytes: s.max_body_bytes.unwrap_or(dl.max_body_bytes),
+            max_uri_len: s.max_uri_len.unwrap_or(dl.max_uri_len),
+        };
+        let reject_invite_with = match &s.reject_invite_with {
+            None => StatusCode::NOT_ACCEPTABLE_HERE,
+            Some(c) => match StatusCode::new(*c.get_ref()) {
+                Some(sc)
+                    if sc == StatusCode::NOT_ACCEPTABLE_HERE
+                        || sc == StatusCode::NOT_ACCEPTABLE_GLOBAL =>
+                {
+                    sc
+                }
+                _ => {
+                    return Err(self.err(
+                        c.span(),
+                        "sip.reject_invite_with",
+                        "expected 488 or 606",
+                    ));
+                }
+            },
+        };
+        Ok(SipSettings {
+            listen,
+            advertise,
+            transactions,
+            limits,
+            max_transactions: s.max_transactions.unwrap_or(10_000).max(1),
+            max_tcp_connections: s.max_tcp_connections.unwrap_or(1024).max(1),
+            reject_invite_with,
+        })
+    }
+
+    fn listen(&self, l: &Spanned<String>) -> Result<Listen, ConfigError> {
+        let s = l.get_ref();
+        let (scheme, rest) = s.split_once("://").ok_or_else(|| {
+            self.err(
+                l.span(),
+                "sip.listen",
+                "expected udp://IP:port or tcp://IP:port",
+            )
+        })?;
+        let transport = Transport::parse(scheme).ok_or_else(|| {
+            self.err(
+                l.span(),
+                "sip.listen",
+                format!("unsupported transport {scheme:?} (udp or tcp)"),
+            )
+        })?;
+        let addr = rest.parse().map_err(|_| {
+            self.err(
+                l.span(),
+                "sip.listen",
+                "expected IP:port (hostnames are not allowed)",
+            )
+        })?;
+        Ok(Listen { transport, addr })
+    }
+
+    fn pattern(
+        &self,
+        d: &Spanned<String>,
+        key: &'static str,
+    ) -> Result<DomainPattern, ConfigError> {
+        DomainPattern::parse(d.get_ref()).map_err(|e| self.err(d.span(), key, e.to_string()))
+    }
+
+    fn next_hop(&self, via: &Spanned<String>) -> Result<NextHop, ConfigError> {
+        let uri = SipUri::parse(via.get_ref(), &Limits::default())
+            .map_err(|e| self.err(via.span(), "route.via", format!("not a SIP URI: {e}")))?;
+        if uri.scheme() != "sip" {
+            return Err(self.err(
+                via.span(),
+                "route.via",
+                "only sip: next hops are supported (sips needs TLS)",
+            ));
+        }
+        let host = uri.host().trim_start_matches('[').trim_end_matches(']');
+        let ip: std::net::IpAddr = host.parse().map_err(|_| {
+            self.err(
+                via.span(),
+                "route.via",
+                "the host must be an IP address (DNS resolution of next hops is not available yet)",
+            )
+        })?;
+        let transport = match uri.param("transport") {
+            None => Transport::Udp,
+            Some(_) => uri
+                .transport()
+                .ok_or_else(|| self.err(via.span(), "route.via", "transport must be udp or tcp"))?,
+        };
+        Ok(NextHop {
+            addr: SocketAddr::new(ip, uri.port().unwrap_or(5060)),
+            transport,
+        })
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_col(src: &str, offset: usize) -> (usize, usize) {
+    let before = src.get(..offset.min(src.len())).unwrap_or(src);
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,201 @@
+//! Config schema and validation tests: defaults, every documented key, and
+//! errors that name file, line, column and key.
+
+use super::*;
+
+#[test]
+fn embedded_default_is_valid_and_loopback_only() {
+    let c = Config::embedded_default().unwrap();
+    assert_eq!(c.sip.listen.len(), 2);
+    assert!(c.sip.listen.iter().all(|l| l.addr.ip().is_loopback()));
+    assert!(c.admin.listen.ip().is_loopback());
+    assert_eq!(c.sip.advertise, "127.0.0.1");
+    assert_eq!(c.sip.reject_invite_with, StatusCode::NOT_ACCEPTABLE_HERE);
+    assert_eq!(c.policy.unknown_peer, UnknownPeer::Reject);
+}
+
+#[test]
+fn empty_file_gets_documented_defaults() {
+    let c = Config::parse("", "empty.toml").unwrap();
+    assert_eq!(
+        c.sip.listen,
+        vec![
+            Listen {
+                transport: Transport::Udp,
+                addr: "127.0.0.1:5060".parse().unwrap()
+            },
+            Listen {
+                transport: Transport::Tcp,
+                addr: "127.0.0.1:5060".parse().unwrap()
+            },
+        ]
+    );
+    assert_eq!(c.sip.transactions.t1, Duration::from_millis(500));
+    assert_eq!(c.sip.transactions.t2, Duration::from_secs(4));
+    assert_eq!(c.sip.transactions.t4, Duration::from_secs(5));
+    assert_eq!(
+        c.sip.limits.max_body_bytes,
+        Limits::default().max_body_bytes
+    );
+    assert_eq!(c.sip.max_transactions, 10_000);
+    assert_eq!(c.gateway.state_dir, PathBuf::from("./state"));
+    assert_eq!(c.admin.listen, "127.0.0.1:9464".parse().unwrap());
+    assert_eq!(c.log.format, LogFormat::Text);
+    assert!(c.routes.is_empty());
+    assert!(c.policy.peers.is_empty());
+}
+
+#[test]
+fn full_file_is_read() {
+    let src = r#"
+[sip]
+listen = ["udp://127.0.0.1:5070", "tcp://[::1]:5071"]
+advertise = "gw.example"
+t1_ms = 100
+t2_ms = 800
+reject_invite_with = 606
+max_body_bytes = 1300
+
+[gateway]
+domains = ["gw.test", "*.gw.test"]
+state_dir = "/tmp/x"
+node_id = "node-1"
+rng_seed = 42
+
+[[route]]
+domain = "example.test"
+via = "sip:127.0.0.1:5090;transport=tcp"
+
+[[route]]
+domain = "*.other.test"
+via = "sip:[::1]"
+
+[[peer]]
+name = "p"
+addresses = ["10.0.0.0/8"]
+domains = ["sip.test"]
+
+[policy]
+unknown_peer = "allow"
+deny_destinations = ["bad.test"]
+
+[admin]
+listen = "127.0.0.1:9999"
+
+[log]
+format = "json"
+level = "debug"
+"#;
+    let c = Config::parse(src, "full.toml").unwrap();
+    assert_eq!(
+        c.sip.listen[1],
+        Listen {
+            transport: Transport::Tcp,
+            addr: "[::1]:5071".parse().unwrap()
+        }
+    );
+    assert_eq!(c.sip.advertise, "gw.example");
+    assert_eq!(c.sip.transactions.t1, Duration::from_millis(100));
+    assert_eq!(c.sip.reject_invite_with, StatusCode::NOT_ACCEPTABLE_GLOBAL);
+    assert_eq!(c.gateway.node_id.as_deref(), Some("node-1"));
+    assert_eq!(
+        c.routes[0].next_hop,
+        NextHop {
+            addr: "127.0.0.1:5090".parse().unwrap(),
+            transport: Transport::Tcp
+        }
+    );
+    assert_eq!(
+        c.routes[1].next_hop,
+        NextHop {
+            addr: "[::1]:5060".parse().unwrap(),
+            transport: Transport::Udp
+        }
+    );
+    assert_eq!(c.policy.unknown_peer, UnknownPeer::Allow);
+    assert_eq!(c.log.format, LogFormat::Json);
+    assert_eq!(c.admin.listen.port(), 9999);
+}
+
+fn err(src: &str) -> ConfigError {
+    Config::parse(src, "t.toml").unwrap_err()
+}
+
+#[test]
+fn unknown_key_names_file_line_and_key() {
+    let e = err("[sip]\nlisten = [\"udp://127.0.0.1:5060\"]\nlisn = 1\n");
+    assert_eq!((e.origin(), e.line()), ("t.toml", 3));
+    assert!(e.to_string().starts_with("t.toml:3:"), "{e}");
+    assert!(e.to_string().contains("lisn"), "{e}");
+    let e = err("[bogus]\nx = 1\n");
+    assert_eq!(e.line(), 1);
+    assert!(e.to_string().contains("bogus"), "{e}");
+}
+
+#[test]
+fn invalid_values_name_their_key_and_line() {
+    let cases: &[(&str, usize, &str)] = &[
+        (
+            "[sip]\nlisten = [\"sctp://127.0.0.1:5060\"]\n",
+            2,
+            "sip.listen",
+        ),
+        (
+            "[sip]\nlisten = [\"udp://localhost:5060\"]\n",
+            2,
+            "sip.listen",
+        ),
+        ("[sip]\nt1_ms = 0\n", 2, "sip.t1_ms"),
+        ("[sip]\nt1_ms = 500\nt2_ms = 100\n", 3, "sip.t2_ms"),
+        (
+            "[sip]\nreject_invite_with = 500\n",
+            2,
+            "sip.reject_invite_with",
+        ),
+        (
+            "\n[[route]]\ndomain = \"a b\"\nvia = \"sip:127.0.0.1\"\n",
+            3,
+            "route.domain",
+        ),
+        (
+            "[[route]]\ndomain = \"x.test\"\nvia = \"sip:host.test\"\n",
+            3,
+            "route.via",
+        ),
+        (
+            "[[route]]\ndomain = \"x.test\"\nvia = \"sips:127.0.0.1\"\n",
+            3,
+            "route.via",
+        ),
+        (
+            "[[route]]\ndomain = \"x.test\"\nvia = \"sip:127.0.0.1;transport=sctp\"\n",
+            3,
+            "route.via",
+        ),
+        (
+            "[[peer]]\nname = \"p\"\naddresses = [\"10.0.0.0/99\"]\ndomains = []\n",
+            3,
+            "peer.addresses",
+        ),
+        (
+            "[policy]\nunknown_peer = \"maybe\"\n",
+            2,
+            "policy.unknown_peer",
+        ),
+        ("[admin]\nlisten = \"nope\"\n", 2, "admin.listen"),
+        ("[log]\nformat = \"xml\"\n", 2, "log.format"),
+        ("[gateway]\nnode_id = \"a b\"\n", 2, "gateway.node_id"),
+    ];
+    for (src, line, key) in cases {
+        let e = err(src);
+        assert_eq!(e.line(), *line, "{src:?}: {e}");
+        assert!(e.to_string().contains(key), "{src:?}: {e}");
+    }
+}
+
+#[test]
+fn type_errors_have_positions() {
+    let e = err("[sip]\nt1_ms = \"fast\"\n");
+    assert_eq!(e.line(), 2);
+    assert!(matches!(e.kind(), ConfigErrorKind::Toml(_)));
+}

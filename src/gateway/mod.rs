@@ -1,0 +1,537 @@
+//! The gateway core: composes the sans-IO cores (SIP transactions, CPIM
+//! translation, routing, policy) into the federation point's behaviour.
+//!
+//! # Driving contract
+//!
+//! [`Gateway`] has two kinds of methods: `handle_*` for inputs (bytes from a
+//! peer, a transport failure, the passage of time) and [`Gateway::poll_output`]
+//! for outputs. After every `handle_*` call the driver drains `poll_output`
+//! until it yields [`Output::Timeout`] (the earliest deadline, at which it must
+//! call [`Gateway::handle_timeout`]) or `None` (nothing is scheduled). Time is
+//! always passed in; if it goes backwards the core treats it as no progress.
+//!
+//! # What happens to a MESSAGE (RFC 3428, RFC 3860, RFC 7332 §5)
+//!
+//! A server transaction absorbs retransmissions; the request is checked
+//! (Require, loop marker, Max-Forwards), translated into a CPIM `message`,
+//! checked against policy, routed, and re-originated as a new MESSAGE on a
+//! new client transaction. The final response comes back through the CPIM
+//! status and the table in `mappings/sip-status.toml`; a Timer F timeout
+//! becomes 408. The sender always learns the outcome.
+
+pub mod policy;
+mod relay;
+pub mod stats;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::route::{DomainPattern, Router};
+use crate::sip::transaction::{
+    ClientHandle, ServerHandle, ServerKey, ServerVerdict, TransactionConfig, TransactionEvent,
+    TransactionLayer,
+};
+use crate::sip::{Limits, Message, Method, Request, StatusCode, Transmit, Transport};
+use crate::translate::status::StatusTable;
+
+pub use policy::{Policy, PolicyConfig};
+pub use stats::GatewayStats;
+
+/// Header the gateway adds to every request it re-originates, carrying its
+/// node id. A request that arrives with our own node id in it has looped
+/// through us (re-origination hides loops from Via), and gets 482.
+pub const LOOP_HEADER: &str = "Cpim-Gw-Loop";
+
+/// Methods the gateway implements, for `Allow` (RFC 3261 §20.5).
+pub const ALLOW: &str = "INVITE, ACK, CANCEL, OPTIONS, MESSAGE";
+
+/// Settings of the gateway core. Built from the config file by
+/// `config::Config`; every field has a documented default there.
+#[derive(Clone, Debug)]
+pub struct GatewayConfig {
+    /// Domains the gateway is authoritative for.
+    pub local_domains: Vec<DomainPattern>,
+    /// Static routes.
+    pub router: Router,
+    /// Federation policy.
+    pub policy: PolicyConfig,
+    /// RFC 3261 timer values.
+    pub transactions: TransactionConfig,
+    /// Parser limits.
+    pub limits: Limits,
+    /// This instance's id, used in the loop marker.
+    pub node_id: String,
+    /// Seed for the identifier RNG (`None`: from entropy given by the driver).
+    pub rng_seed: u64,
+    /// Status used to reject INVITE until session mode exists (488 or 606).
+    pub reject_invite_with: StatusCode,
+    /// Bound on relays in flight; beyond it MESSAGE gets 503.
+    pub max_pending_relays: usize,
+    /// Host written into Via and Warning headers.
+    pub advertise_host: String,
+    /// Our port per transport, for Via sent-by.
+    pub ports: Vec<(Transport, u16)>,
+}
+
+/// An input that is not a method call argument list (kept for drivers that
+/// queue inputs).
+#[derive(Debug)]
+pub enum Input {
+    /// Bytes of one SIP message from `remote` (a datagram, or a frame cut
+    /// from a stream by `sip::frame`).
+    Sip {
+        /// Arrival time.
+        now: Instant,
+        /// The peer.
+        remote: SocketAddr,
+        /// How it came.
+        transport: Transport,
+        /// The message.
+        bytes: Bytes,
+    },
+    /// A transmit to `dst` could not be delivered (connection refused…).
+    TransportError {
+        /// When the driver learnt it.
+        now: Instant,
+        /// The destination that failed.
+        dst: SocketAddr,
+        /// Over what.
+        transport: Transport,
+    },
+    /// Time passed.
+    Timeout(Instant),
+}
+
+/// What the driver must do next.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Send SIP bytes.
+    SendSip(Transmit),
+    /// Report something upward (logs, metrics).
+    Event(GatewayEvent),
+    /// Call `handle_timeout` at this instant.
+    Timeout(Instant),
+}
+
+/// Things worth reporting, with the facts a log line or metric needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GatewayEvent {
+    /// A relayed MESSAGE finished: the status returned upstream and how long
+    /// the outbound leg took.
+    RelayFinished {
+        /// Status received downstream (None on timeout or transport error).
+        downstream: Option<u16>,
+        /// Status sent upstream.
+        upstream: u16,
+        /// Time from acceptance to the upstream answer.
+        elapsed: Duration,
+    },
+    /// A request was refused before relay.
+    Refused {
+        /// The status sent.
+        status: u16,
+        /// Why, for operators.
+        reason: String,
+    },
+    /// An input was dropped without an answer.
+    Dropped {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A relay waiting for its outbound leg's final response.
+#[derive(Debug)]
+struct Pending {
+    server: ServerHandle,
+    request: Request,
+    to_tag: String,
+    trans_id: crate::cpim::TransId,
+    next_hop: crate::route::NextHop,
+    started: Instant,
+}
+
+/// The gateway core. See the module docs for the driving contract.
+#[derive(Debug)]
+pub struct Gateway {
+    config: GatewayConfig,
+    policy: Policy,
+    table: StatusTable,
+    txn: TransactionLayer,
+    rng: StdRng,
+    pending: HashMap<ClientHandle, Pending>,
+    /// Headers of a downstream final response, kept until its event is handled.
+    final_headers: HashMap<ClientHandle, Vec<(String, String)>>,
+    out: VecDeque<Output>,
+    stats: GatewayStats,
+    last_now: Option<Instant>,
+}
+
+impl Gateway {
+    /// Builds the core.
+    pub fn new(config: GatewayConfig) -> Gateway {
+        Gateway {
+            policy: Policy::new(config.policy.clone()),
+            table: StatusTable::builtin(),
+            txn: TransactionLayer::new(config.transactions),
+            rng: StdRng::seed_from_u64(config.rng_seed),
+            pending: HashMap::new(),
+            final_headers: HashMap::new(),
+            out: VecDeque::new(),
+            stats: GatewayStats::default(),
+            last_now: None,
+            config,
+        }
+    }
+
+    /// Dispatches a queued [`Input`].
+    pub fn handle(&mut self, input: Input) {
+        match input {
+            Input::Sip {
+                now,
+                remote,
+                transport,
+                bytes,
+            } => self.handle_sip(now, remote, transport, bytes),
+            Input::TransportError {
+                now,
+                dst,
+                transport,
+            } => self.handle_transport_error(now, dst, transport),
+            Input::Timeout(now) => self.handle_timeout(now),
+        }
+    }
+
+    /// One SIP message arrived.
+    pub fn handle_sip(
+        &mut self,
+        now: Instant,
+        remote: SocketAddr,
+        transport: Transport,
+        bytes: Bytes,
+    ) {
+        let now = self.clamp(now);
+        match crate::sip::parse(bytes.clone(), transport, &self.config.limits) {
+            Ok(Message::Request(req)) => {
+                self.stats.sip_requests_received += 1;
+                self.on_request(now, remote, transport, req);
+            }
+            Ok(Message::Response(resp)) => {
+                self.stats.sip_responses_received += 1;
+                self.on_response(now, resp);
+            }
+            Err(e) => self.on_parse_error(remote, transport, &bytes, &e),
+        }
+        self.pump(now);
+    }
+
+    /// A transmit to `dst` failed (RFC 3261 §17.1.4). Every client
+    /// transaction towards `dst` over `transport` is told.
+    pub fn handle_transport_error(&mut self, now: Instant, dst: SocketAddr, transport: Transport) {
+        let now = self.clamp(now);
+        let affected: Vec<ClientHandle> = self
+            .pending
+            .keys()
+            .copied()
+            .filter(|h| {
+                self.pending
+                    .get(h)
+                    .is_some_and(|p| p.next_hop.addr == dst && p.next_hop.transport == transport)
+            })
+            .collect();
+        for h in affected {
+            self.txn.handle_transport_error(now, h);
+        }
+        self.pump(now);
+    }
+
+    /// Time passed: fire due timers.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let now = self.clamp(now);
+        self.txn.handle_timeout(now);
+        self.pump(now);
+    }
+
+    /// The next output, or `None` when nothing is queued and no timer is
+    /// armed. See the module docs.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        if let Some(o) = self.out.pop_front() {
+            return Some(o);
+        }
+        self.txn.poll_timeout().map(Output::Timeout)
+    }
+
+    /// Counters since start.
+    pub fn stats(&self) -> &GatewayStats {
+        &self.stats
+    }
+
+    /// Relays in flight.
+    pub fn pending_relays(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// The transaction layer (for its own counters).
+    pub fn transactions(&self) -> &TransactionLayer {
+        &self.txn
+    }
+
+    fn clamp(&mut self, now: Instant) -> Instant {
+        let now = match self.last_now {
+            Some(last) if now < last => last,
+            _ => now,
+        };
+        self.last_now = Some(now);
+        now
+    }
+
+    fn on_parse_error(
+        &mut self,
+        remote: SocketAddr,
+        transport: Transport,
+        bytes: &[u8],
+        e: &crate::sip::ParseError,
+    ) {
+        self.stats.sip_parse_errors += 1;
+        let status = StatusCode::from(e);
+        let answer = crate::sip::salvage(bytes)
+            .filter(|s| s.is_request && s.method.as_deref() != Some("ACK"))
+            .and_then(|s| {
+                let tag = self.random_hex(10);
+                s.response(status, Some(&tag))
+            });
+        match answer {
+            Some(mut resp) => {
+                self.stats.sip_bad_requests_answered += 1;
+                resp.push_header("Warning", self.warning(&e.warning_text()));
+                let mut buf = Vec::new();
+                resp.encode(&mut buf);
+                self.out.push_back(Output::SendSip(Transmit {
+                    dst: remote,
+                    transport,
+                    payload: buf.into(),
+                }));
+                self.out.push_back(Output::Event(GatewayEvent::Refused {
+                    status: status.as_u16(),
+                    reason: e.to_string(),
+                }));
+            }
+            None => {
+                self.stats.sip_dropped_unparseable += 1;
+                self.out.push_back(Output::Event(GatewayEvent::Dropped {
+                    reason: e.to_string(),
+                }));
+            }
+        }
+    }
+
+    fn on_request(&mut self, now: Instant, remote: SocketAddr, transport: Transport, req: Request) {
+        let key = server_key(&req);
+        match self
+            .txn
+            .handle_request(now, key, req.method(), transport, remote)
+        {
+            ServerVerdict::New(handle) => self.dispatch(now, remote, handle, req),
+            ServerVerdict::Retransmission => self.stats.sip_retransmissions_absorbed += 1,
+            ServerVerdict::AckAbsorbed | ServerVerdict::StrayAck => {}
+        }
+    }
+
+    fn dispatch(&mut self, now: Instant, remote: SocketAddr, handle: ServerHandle, req: Request) {
+        match req.method() {
+            Method::Message => self.relay(now, remote, handle, req),
+            Method::Invite => {
+                self.stats.sip_invites_rejected += 1;
+                let status = self.config.reject_invite_with;
+                let warn =
+                    self.warning("session mode (MSRP) is not supported; use pager-mode MESSAGE");
+                self.respond(now, handle, &req, status, vec![("Warning".into(), warn)]);
+            }
+            Method::Options => {
+                let hdrs = vec![
+                    ("Allow".into(), ALLOW.into()),
+                    ("Accept".into(), "*/*".into()),
+                ];
+                self.respond(now, handle, &req, StatusCode::OK, hdrs);
+            }
+            // RFC 3261 §9.2: INVITEs are answered at once, so a CANCEL never
+            // finds a pending one.
+            Method::Cancel => self.respond(
+                now,
+                handle,
+                &req,
+                StatusCode::CALL_DOES_NOT_EXIST,
+                Vec::new(),
+            ),
+            Method::Other(_) => {
+                self.stats.sip_unknown_methods += 1;
+                self.respond(
+                    now,
+                    handle,
+                    &req,
+                    StatusCode::NOT_IMPLEMENTED,
+                    vec![("Allow".into(), ALLOW.into())],
+                );
+            }
+            Method::Ack
+            | Method::Bye
+            | Method::Info
+            | Method::Notify
+            | Method::Prack
+            | Method::Publish
+            | Method::Refer
+            | Method::Register
+            | Method::Subscribe
+            | Method::Update => {
+                self.respond(
+                    now,
+                    handle,
+                    &req,
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    vec![("Allow".into(), ALLOW.into())],
+                );
+            }
+        }
+    }
+
+    fn on_response(&mut self, now: Instant, resp: crate::sip::Response) {
+        let Some(branch) = resp.top_via().branch() else {
+            self.stats.sip_stray_responses += 1;
+            return;
+        };
+        let key = crate::sip::transaction::ClientKey::new(branch, resp.cseq().method());
+        match self.txn.handle_response(now, &key, resp.status()) {
+            Some(handle) if resp.status().is_final() => {
+                let keep = relay::headers_to_carry_back(&resp);
+                self.final_headers.insert(handle, keep);
+            }
+            Some(_) => {}
+            None => self.stats.sip_stray_responses += 1,
+        }
+    }
+
+    /// Moves transaction-layer output into the queue and reacts to its events.
+    fn pump(&mut self, now: Instant) {
+        loop {
+            let mut progressed = false;
+            while let Some(ev) = self.txn.poll_event() {
+                progressed = true;
+                self.on_transaction_event(now, ev);
+            }
+            while let Some(t) = self.txn.poll_transmit() {
+                progressed = true;
+                self.out.push_back(Output::SendSip(t));
+            }
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    fn on_transaction_event(&mut self, now: Instant, ev: TransactionEvent) {
+        match ev {
+            TransactionEvent::ClientResponse { handle, status } => {
+                if status.is_final() {
+                    self.finish_relay(now, handle, relay::Outcome::Status(status));
+                }
+            }
+            TransactionEvent::ClientTimeout { handle } => {
+                self.finish_relay(now, handle, relay::Outcome::Timeout)
+            }
+            TransactionEvent::ClientTransportError { handle } => {
+                self.finish_relay(now, handle, relay::Outcome::TransportError)
+            }
+            TransactionEvent::ClientTerminated { handle } => {
+                // A leg that ended without an outcome must still be answered.
+                if self.pending.contains_key(&handle) {
+                    self.finish_relay(now, handle, relay::Outcome::TransportError);
+                }
+                self.final_headers.remove(&handle);
+            }
+            TransactionEvent::ServerTimeout { .. } | TransactionEvent::ServerTerminated { .. } => {}
+        }
+    }
+
+    /// Sends a response on a server transaction.
+    fn respond(
+        &mut self,
+        now: Instant,
+        handle: ServerHandle,
+        req: &Request,
+        status: StatusCode,
+        extra: Vec<(String, String)>,
+    ) {
+        let tag = self.random_hex(10);
+        self.respond_with_tag(now, handle, req, status, &tag, extra);
+    }
+
+    fn respond_with_tag(
+        &mut self,
+        now: Instant,
+        handle: ServerHandle,
+        req: &Request,
+        status: StatusCode,
+        to_tag: &str,
+        extra: Vec<(String, String)>,
+    ) {
+        let mut resp = req.response(status, Some(to_tag));
+        for (n, v) in extra {
+            resp.push_header(n, v);
+        }
+        let mut buf = Vec::with_capacity(512);
+        resp.encode(&mut buf);
+        if let Err(e) = self.txn.respond(now, handle, status, buf.into()) {
+            tracing::debug!(error = %e, "response on a finished server transaction");
+        }
+        if !status.is_success() && status.is_final() {
+            tracing::debug!(status = status.as_u16(), method = %req.method(), "request refused");
+        }
+    }
+
+    fn warning(&self, text: &str) -> String {
+        let clean: String = text
+            .chars()
+            .filter(|c| *c != '"' && !c.is_control())
+            .collect();
+        format!("399 {} \"{}\"", self.config.advertise_host, clean)
+    }
+
+    fn random_hex(&mut self, bytes: usize) -> String {
+        let mut s = String::with_capacity(bytes * 2);
+        for _ in 0..bytes {
+            let b: u8 = self.rng.random();
+            s.push(char::from(HEX[usize::from(b >> 4)]));
+            s.push(char::from(HEX[usize::from(b & 0xf)]));
+        }
+        s
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// The server transaction key of a request (RFC 3261 §17.2.3). A top Via
+/// without the magic cookie gets a key from the RFC 2543 fields instead.
+fn server_key(req: &Request) -> ServerKey {
+    let via = req.top_via();
+    match via.branch() {
+        Some(b) if b.starts_with("z9hG4bK") => ServerKey::new(b, via.sent_by(), req.method()),
+        _ => {
+            let legacy = format!(
+                "rfc2543;{};{};{};{}",
+                req.call_id(),
+                req.cseq().seq(),
+                req.from().tag().unwrap_or(""),
+                via.branch().unwrap_or("")
+            );
+            ServerKey::new(&legacy, via.sent_by(), req.method())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

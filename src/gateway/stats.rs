@@ -1,0 +1,52 @@
+//! Plain counters the gateway core keeps. Only `src/metrics/` (later) and the
+//! admin endpoint turn them into an exposition format; protocol code never
+//! touches a metrics library.
+
+/// Gateway counters. Every field counts since start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GatewayStats {
+    /// SIP requests parsed (including retransmissions).
+    pub sip_requests_received: u64,
+    /// SIP responses parsed.
+    pub sip_responses_received: u64,
+    /// Inputs that did not parse.
+    pub sip_parse_errors: u64,
+    /// Unparseable requests answered with an error status (400, 413, …).
+    pub sip_bad_requests_answered: u64,
+    /// Unparseable inputs dropped because nothing could be answered.
+    pub sip_dropped_unparseable: u64,
+    /// Request retransmissions absorbed by server transactions.
+    pub sip_retransmissions_absorbed: u64,
+    /// Responses that matched no client transaction.
+    pub sip_stray_responses: u64,
+    /// Requests with a method we do not implement (501).
+    pub sip_unknown_methods: u64,
+    /// INVITEs rejected (no session mode yet).
+    pub sip_invites_rejected: u64,
+    /// MESSAGEs accepted for relay (a client transaction was started).
+    pub messages_relayed: u64,
+    /// Relayed MESSAGEs whose outcome was success.
+    pub messages_success: u64,
+    /// Relayed MESSAGEs whose outcome was indeterminate (202).
+    pub messages_indeterminate: u64,
+    /// Relayed MESSAGEs whose outcome was failure (including timeouts).
+    pub messages_failure: u64,
+    /// Relayed MESSAGEs whose outbound leg timed out (Timer F → 408).
+    pub messages_timeout: u64,
+    /// Relayed MESSAGEs whose next hop could not be reached.
+    pub messages_transport_error: u64,
+    /// MESSAGEs refused before relay: Max-Forwards exhausted (483).
+    pub refused_too_many_hops: u64,
+    /// MESSAGEs refused before relay: our loop marker was present (482).
+    pub refused_loop: u64,
+    /// MESSAGEs refused before relay: policy (403).
+    pub refused_policy: u64,
+    /// MESSAGEs refused before relay: no route (404).
+    pub refused_no_route: u64,
+    /// MESSAGEs refused before relay: other translation faults.
+    pub refused_translation: u64,
+    /// MESSAGEs refused before relay: unsupported Require (420).
+    pub refused_extension: u64,
+    /// MESSAGEs refused before relay: pending relay table full (503).
+    pub refused_overload: u64,
+}

@@ -1,0 +1,176 @@
+//! The admin HTTP endpoint on `[admin] listen` (loopback by default):
+//! `/metrics` (gateway counters in the Prometheus text format) and
+//! `/healthz`. A later issue replaces this minimal server with
+//! prometheus-client families; the counters come from the core's
+//! `GatewayStats` either way.
+
+use std::fmt::Write as _;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::gateway::GatewayStats;
+
+/// Serves requests forever.
+pub(crate) async fn serve(listener: TcpListener, stats: watch::Receiver<GatewayStats>) {
+    loop {
+        let Ok((mut stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let stats = stats.clone();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 2048];
+            let n = match tokio::time::timeout(
+                std::time::Duration::from_secs(5),
+                stream.read(&mut buf),
+            )
+            .await
+            {
+                Ok(Ok(n)) => n,
+                _ => return,
+            };
+            let head = String::from_utf8_lossy(buf.get(..n).unwrap_or_default());
+            let path = head.split_whitespace().nth(1).unwrap_or("/");
+            let (status, ctype, body) = match path {
+                "/metrics" => (
+                    "200 OK",
+                    "text/plain; version=0.0.4",
+                    render(&stats.borrow()),
+                ),
+                "/healthz" => ("200 OK", "text/plain", "ok\n".to_string()),
+                _ => ("404 Not Found", "text/plain", "not found\n".to_string()),
+            };
+            let resp = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(resp.as_bytes()).await;
+            let _ = stream.shutdown().await;
+        });
+    }
+}
+
+/// Renders the counters. Names follow Prometheus conventions.
+pub(crate) fn render(s: &GatewayStats) -> String {
+    let rows: [(&str, &str, u64); 22] = [
+        (
+            "sip_requests_received_total",
+            "SIP requests parsed",
+            s.sip_requests_received,
+        ),
+        (
+            "sip_responses_received_total",
+            "SIP responses parsed",
+            s.sip_responses_received,
+        ),
+        (
+            "sip_parse_errors_total",
+            "SIP inputs that did not parse",
+            s.sip_parse_errors,
+        ),
+        (
+            "sip_bad_requests_answered_total",
+            "unparseable requests answered with an error status",
+            s.sip_bad_requests_answered,
+        ),
+        (
+            "sip_dropped_unparseable_total",
+            "unparseable inputs dropped unanswered",
+            s.sip_dropped_unparseable,
+        ),
+        (
+            "sip_retransmissions_absorbed_total",
+            "request retransmissions absorbed",
+            s.sip_retransmissions_absorbed,
+        ),
+        (
+            "sip_stray_responses_total",
+            "responses matching no transaction",
+            s.sip_stray_responses,
+        ),
+        (
+            "sip_unknown_methods_total",
+            "requests answered 501",
+            s.sip_unknown_methods,
+        ),
+        (
+            "sip_invites_rejected_total",
+            "INVITEs rejected",
+            s.sip_invites_rejected,
+        ),
+        (
+            "messages_relayed_total",
+            "MESSAGEs accepted for relay",
+            s.messages_relayed,
+        ),
+        (
+            "messages_success_total",
+            "relayed MESSAGEs with outcome success",
+            s.messages_success,
+        ),
+        (
+            "messages_indeterminate_total",
+            "relayed MESSAGEs with outcome indeterminate",
+            s.messages_indeterminate,
+        ),
+        (
+            "messages_failure_total",
+            "relayed MESSAGEs with outcome failure",
+            s.messages_failure,
+        ),
+        (
+            "messages_timeout_total",
+            "relayed MESSAGEs whose leg timed out",
+            s.messages_timeout,
+        ),
+        (
+            "messages_transport_error_total",
+            "relayed MESSAGEs whose next hop was unreachable",
+            s.messages_transport_error,
+        ),
+        (
+            "refused_too_many_hops_total",
+            "MESSAGEs refused with 483",
+            s.refused_too_many_hops,
+        ),
+        (
+            "refused_loop_total",
+            "MESSAGEs refused with 482",
+            s.refused_loop,
+        ),
+        (
+            "refused_policy_total",
+            "MESSAGEs refused by policy",
+            s.refused_policy,
+        ),
+        (
+            "refused_no_route_total",
+            "MESSAGEs refused for lack of a route",
+            s.refused_no_route,
+        ),
+        (
+            "refused_translation_total",
+            "MESSAGEs refused by translation",
+            s.refused_translation,
+        ),
+        (
+            "refused_extension_total",
+            "MESSAGEs refused with 420",
+            s.refused_extension,
+        ),
+        (
+            "refused_overload_total",
+            "MESSAGEs refused with 503 (relay table full)",
+            s.refused_overload,
+        ),
+    ];
+    let mut out = String::with_capacity(4096);
+    for (name, help, v) in rows {
+        let _ = writeln!(
+            out,
+            "# HELP cpim_gateway_{name} {help}\n# TYPE cpim_gateway_{name} counter\ncpim_gateway_{name} {v}"
+        );
+    }
+    out
+}

@@ -1,0 +1,200 @@
+//! The single event loop: it owns the gateway core, turns socket reads,
+//! connection events and deadlines into core inputs, and carries the core's
+//! outputs to sockets and logs. It makes no protocol decisions.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::net::UdpSocket;
+use tokio::sync::{Semaphore, mpsc, watch};
+
+use crate::gateway::{Gateway, GatewayEvent, GatewayStats, Output};
+use crate::io::clock;
+use crate::sip::{Limits, Transmit, Transport};
+
+/// What the socket tasks tell the loop.
+#[derive(Debug)]
+pub(crate) enum IoEvent {
+    /// One message (datagram or framed stream slice).
+    Inbound {
+        remote: SocketAddr,
+        transport: Transport,
+        bytes: Bytes,
+    },
+    /// A TCP connection exists (inbound accepted); its writer.
+    TcpOpened {
+        remote: SocketAddr,
+        writer: mpsc::Sender<Bytes>,
+    },
+    /// A TCP connection ended.
+    TcpClosed { remote: SocketAddr },
+    /// An outbound TCP connect failed.
+    ConnectFailed { dst: SocketAddr },
+}
+
+/// Bound on inputs handled before outputs are flushed.
+const BATCH: usize = 64;
+
+pub(crate) struct Driver {
+    pub(crate) gateway: Gateway,
+    pub(crate) udp: Vec<Arc<UdpSocket>>,
+    pub(crate) events_tx: mpsc::Sender<IoEvent>,
+    pub(crate) events_rx: mpsc::Receiver<IoEvent>,
+    pub(crate) tcp: HashMap<SocketAddr, mpsc::Sender<Bytes>>,
+    pub(crate) limits: Limits,
+    pub(crate) tcp_slots: Arc<Semaphore>,
+    pub(crate) stats_tx: watch::Sender<GatewayStats>,
+}
+
+impl Driver {
+    /// Runs until `shutdown` resolves.
+    pub(crate) async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut deadline: Option<std::time::Instant> = None;
+        loop {
+            let sleep = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                ev = self.events_rx.recv() => {
+                    let Some(ev) = ev else { break };
+                    self.on_event(ev).await;
+                    for _ in 1..BATCH {
+                        match self.events_rx.try_recv() {
+                            Ok(ev) => self.on_event(ev).await,
+                            Err(_) => break,
+                        }
+                    }
+                }
+                () = sleep => {
+                    self.gateway.handle_timeout(clock::now());
+                }
+                () = &mut shutdown => {
+                    tracing::info!("shutdown requested");
+                    break;
+                }
+            }
+            deadline = self.flush().await;
+            let stats = *self.gateway.stats();
+            self.stats_tx.send_if_modified(|s| {
+                let changed = *s != stats;
+                *s = stats;
+                changed
+            });
+        }
+    }
+
+    async fn on_event(&mut self, ev: IoEvent) {
+        match ev {
+            IoEvent::Inbound {
+                remote,
+                transport,
+                bytes,
+            } => {
+                self.gateway
+                    .handle_sip(clock::now(), remote, transport, bytes);
+            }
+            IoEvent::TcpOpened { remote, writer } => {
+                self.tcp.insert(remote, writer);
+            }
+            IoEvent::TcpClosed { remote } => {
+                // Answers to what this connection sent are already queued by
+                // the core: hand them to the writer before dropping it.
+                // (The deadline it returns is recomputed by the loop's flush.)
+                let _ = self.flush().await;
+                self.tcp.remove(&remote);
+            }
+            IoEvent::ConnectFailed { dst } => {
+                self.tcp.remove(&dst);
+                self.gateway
+                    .handle_transport_error(clock::now(), dst, Transport::Tcp);
+            }
+        }
+    }
+
+    /// Drains the core's outputs; returns the next deadline.
+    async fn flush(&mut self) -> Option<std::time::Instant> {
+        loop {
+            match self.gateway.poll_output() {
+                Some(Output::SendSip(t)) => self.send(t).await,
+                Some(Output::Event(e)) => log_event(&e),
+                Some(Output::Timeout(t)) => return Some(t),
+                None => return None,
+            }
+        }
+    }
+
+    async fn send(&mut self, t: Transmit) {
+        match t.transport {
+            Transport::Udp => {
+                let Some(sock) = self.udp_for(t.dst) else {
+                    tracing::warn!(dst = %t.dst, "no udp socket for address family");
+                    self.gateway
+                        .handle_transport_error(clock::now(), t.dst, Transport::Udp);
+                    return;
+                };
+                // A send error on UDP (e.g. ICMP-refused from a previous
+                // datagram) is reported to the transactions towards dst.
+                if let Err(e) = sock.send_to(&t.payload, t.dst).await {
+                    tracing::debug!(dst = %t.dst, error = %e, "udp send failed");
+                    self.gateway
+                        .handle_transport_error(clock::now(), t.dst, Transport::Udp);
+                }
+            }
+            Transport::Tcp => {
+                let writer = match self.tcp.get(&t.dst) {
+                    Some(w) if !w.is_closed() => w.clone(),
+                    _ => {
+                        let (tx, rx) = mpsc::channel(1024);
+                        crate::io::tcp::connect(
+                            t.dst,
+                            rx,
+                            self.events_tx.clone(),
+                            self.limits,
+                            self.tcp_slots.clone(),
+                        );
+                        self.tcp.insert(t.dst, tx.clone());
+                        tx
+                    }
+                };
+                if writer.try_send(t.payload).is_err() {
+                    tracing::warn!(dst = %t.dst, "tcp write queue full or closed");
+                    self.tcp.remove(&t.dst);
+                    self.gateway
+                        .handle_transport_error(clock::now(), t.dst, Transport::Tcp);
+                }
+            }
+        }
+    }
+
+    fn udp_for(&self, dst: SocketAddr) -> Option<&Arc<UdpSocket>> {
+        self.udp.iter().find(|s| {
+            s.local_addr()
+                .map(|a| a.is_ipv4() == dst.is_ipv4())
+                .unwrap_or(false)
+        })
+    }
+}
+
+fn log_event(e: &GatewayEvent) {
+    match e {
+        GatewayEvent::RelayFinished {
+            downstream,
+            upstream,
+            elapsed,
+        } => {
+            tracing::debug!(downstream = ?downstream, upstream, elapsed_us = elapsed.as_micros() as u64, "relay finished");
+        }
+        GatewayEvent::Refused { status, reason } => {
+            tracing::debug!(status, reason = %reason, "refused")
+        }
+        GatewayEvent::Dropped { reason } => {
+            tracing::info!(reason = %reason, "dropped unanswerable input")
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! Everything that touches the outside world: sockets, the clock, the admin
+//! endpoint and the single event loop ([`driver`]). The protocol cores never
+//! do IO; this module makes no protocol decisions.
+
+mod admin;
+mod clock;
+mod driver;
+mod tcp;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::{Semaphore, mpsc, watch};
+
+use crate::config::Config;
+use crate::gateway::{Gateway, GatewayConfig, GatewayStats};
+use crate::route::Router;
+use crate::sip::Transport;
+
+/// Depth of the socket-task → event-loop queue.
+const EVENT_QUEUE: usize = 8192;
+
+/// The core settings for a validated config (node id and seed drawn from
+/// entropy when the config does not fix them).
+pub fn gateway_config(config: &Config) -> GatewayConfig {
+    let seed = config.gateway.rng_seed.unwrap_or_else(rand::random);
+    let node_id = config
+        .gateway
+        .node_id
+        .clone()
+        .unwrap_or_else(|| format!("gw-{:016x}", rand::random::<u64>()));
+    GatewayConfig {
+        local_domains: config.gateway.domains.clone(),
+        router: Router::new(config.routes.clone()),
+        policy: config.policy.clone(),
+        transactions: config.sip.transactions,
+        limits: config.sip.limits,
+        node_id,
+        rng_seed: seed,
+        reject_invite_with: config.sip.reject_invite_with,
+        max_pending_relays: config.sip.max_transactions,
+        advertise_host: config.sip.advertise.clone(),
+        ports: config
+            .sip
+            .listen
+            .iter()
+            .map(|l| (l.transport, l.addr.port()))
+            .collect(),
+    }
+}
+
+/// Binds every listener and runs the gateway until `shutdown` resolves.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
+    let limits = config.sip.limits;
+    let tcp_slots = Arc::new(Semaphore::new(config.sip.max_tcp_connections));
+    let mut udp = Vec::new();
+    for l in &config.sip.listen {
+        match l.transport {
+            Transport::Udp => {
+                let sock = Arc::new(
+                    UdpSocket::bind(l.addr)
+                        .await
+                        .with_context(|| format!("bind udp {}", l.addr))?,
+                );
+                tracing::info!(addr = %l.addr, "listening on udp");
+                udp.push(sock.clone());
+                let tx = events_tx.clone();
+                tokio::spawn(async move { udp_recv_loop(sock, tx).await });
+            }
+            Transport::Tcp => {
+                let listener = TcpListener::bind(l.addr)
+                    .await
+                    .with_context(|| format!("bind tcp {}", l.addr))?;
+                tracing::info!(addr = %l.addr, "listening on tcp");
+                tokio::spawn(tcp::accept_loop(
+                    listener,
+                    events_tx.clone(),
+                    limits,
+                    tcp_slots.clone(),
+                ));
+            }
+        }
+    }
+    let (stats_tx, stats_rx) = watch::channel(GatewayStats::default());
+    let admin = TcpListener::bind(config.admin.listen)
+        .await
+        .with_context(|| format!("bind admin {}", config.admin.listen))?;
+    tracing::info!(addr = %config.admin.listen, "admin endpoint on /metrics and /healthz");
+    tokio::spawn(admin::serve(admin, stats_rx));
+
+    let gw = gateway_config(&config);
+    tracing::info!(node_id = %gw.node_id, routes = config.routes.len(), "gateway started");
+    let driver = driver::Driver {
+        gateway: Gateway::new(gw),
+        udp,
+        events_tx,
+        events_rx,
+        tcp: HashMap::new(),
+        limits,
+        tcp_slots,
+        stats_tx,
+    };
+    driver.run(shutdown).await;
+    Ok(())
+}
+
+async fn udp_recv_loop(sock: Arc<UdpSocket>, tx: mpsc::Sender<driver::IoEvent>) {
+    let mut buf = vec![0u8; 65_535];
+    loop {
+        match sock.recv_from(&mut buf).await {
+            Ok((n, remote)) => {
+                let bytes = bytes::Bytes::copy_from_slice(buf.get(..n).unwrap_or_default());
+                if tx
+                    .send(driver::IoEvent::Inbound {
+                        remote,
+                        transport: Transport::Udp,
+                        bytes,
+                    })
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            // ICMP port unreachable from an earlier send shows up here on
+            // Linux; it is not fatal for the socket.
+            Err(e) => tracing::debug!(error = %e, "udp recv error"),
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! cpim-gateway: a federation gateway between SIMPLE and other IM systems,
+//! pivoting every operation on the abstract CPIM semantics (RFC 3860 for IM,
+//! RFC 3859 for presence, RFC 3862 for `message/cpim`).
+//!
+//! # Layout
+//!
+//! - [`sip`]: SIP message facade, framing, limits, RFC 3261 transactions (sans-IO).
+//! - [`cpim`]: abstract CPIM operations, `im:`/`pres:` URIs, `message/cpim`.
+//! - [`translate`]: SIP ⇄ CPIM mapping and the status tables from `mappings/`.
+//! - [`route`]: static routes (DNS discovery comes later).
+//! - [`gateway`]: composes the cores: policy, loop protection, correlation.
+//! - [`config`]: TOML schema → validated settings.
+//! - [`io`]: sockets, clock and the single event loop. The only place with IO.
+
+#![warn(missing_docs, unreachable_pub)]
+
+pub mod config;
+pub mod cpim;
+pub mod gateway;
+pub mod io;
+pub mod route;
+pub mod sip;
+pub mod translate;

@@ -1,0 +1,113 @@
+//! The `cpim-gateway` binary: CLI parsing, logging setup, and handing a
+//! validated config to `io::run`. Exit codes: 0 ok, 64 usage or config
+//! error, 1 runtime failure.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use cpim_gateway::config::{Config, LogFormat};
+
+#[derive(Parser)]
+#[command(
+    name = "cpim-gateway",
+    version,
+    about = "SIMPLE ⇄ CPIM ⇄ XMPP federation gateway"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway (embedded loopback defaults when no config is given).
+    Run {
+        /// Config file (TOML).
+        #[arg(long, env = "CPIM_GATEWAY_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Validate a config file and exit.
+    CheckConfig {
+        /// Config file (TOML).
+        #[arg(long)]
+        config: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (config, check_only) = match &cli.command {
+        Command::Run { config: Some(p) } => (Config::load(p), false),
+        Command::Run { config: None } => (Config::embedded_default(), false),
+        Command::CheckConfig { config } => (Config::load(config), true),
+    };
+    let config = match config {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(64);
+        }
+    };
+    if check_only {
+        println!(
+            "ok: {} listener(s), {} route(s), {} peer(s)",
+            config.sip.listen.len(),
+            config.routes.len(),
+            config.policy.peers.len()
+        );
+        return ExitCode::SUCCESS;
+    }
+    init_logging(&config);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(cpim_gateway::io::run(config, shutdown_signal())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logging(config: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log.level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log.format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,209 @@
+//! Where a destination domain goes: the static route table from the config
+//! (`[[route]]`), matched by domain pattern. Pure data and functions; the
+//! driver never decides a route.
+//!
+//! Later issues add RFC 3263 / RFC 3861 DNS discovery here as requests the
+//! driver answers; this file does not resolve names and refuses hostnames in
+//! `via` at config time.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use crate::sip::Transport;
+
+/// A domain pattern: `example.test` (exact), `*.example.test` (any strict
+/// subdomain) or `*` (anything). Matching is ASCII case-insensitive and
+/// ignores one trailing dot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DomainPattern(Pattern);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Pattern {
+    Any,
+    Exact(String),
+    Suffix(String),
+}
+
+/// Why a domain pattern is not valid.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PatternError {
+    /// Empty pattern.
+    #[error("empty domain pattern")]
+    Empty,
+    /// A character that cannot appear in a domain name.
+    #[error("invalid character {0:?} in domain pattern")]
+    BadChar(char),
+    /// `*` anywhere but as the whole pattern or a leading `*.` label.
+    #[error("wildcard only allowed as `*` or a leading `*.`")]
+    BadWildcard,
+}
+
+impl DomainPattern {
+    /// Parses a pattern.
+    pub fn parse(s: &str) -> Result<DomainPattern, PatternError> {
+        let s = s.trim().trim_end_matches('.');
+        if s.is_empty() {
+            return Err(PatternError::Empty);
+        }
+        if s == "*" {
+            return Ok(DomainPattern(Pattern::Any));
+        }
+        let (suffix, rest) = match s.strip_prefix("*.") {
+            Some(rest) => (true, rest),
+            None => (false, s),
+        };
+        if rest.is_empty() {
+            return Err(PatternError::Empty);
+        }
+        if rest.contains('*') {
+            return Err(PatternError::BadWildcard);
+        }
+        if let Some(c) = rest
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '.' || *c == '_'))
+        {
+            return Err(PatternError::BadChar(c));
+        }
+        let rest = rest.to_ascii_lowercase();
+        Ok(DomainPattern(if suffix {
+            Pattern::Suffix(rest)
+        } else {
+            Pattern::Exact(rest)
+        }))
+    }
+
+    /// Whether `domain` matches.
+    pub fn matches(&self, domain: &str) -> bool {
+        let d = domain.trim_end_matches('.');
+        match &self.0 {
+            Pattern::Any => true,
+            Pattern::Exact(e) => d.eq_ignore_ascii_case(e),
+            Pattern::Suffix(sfx) => {
+                d.len() > sfx.len() + 1
+                    && d.get(d.len() - sfx.len()..)
+                        .is_some_and(|tail| tail.eq_ignore_ascii_case(sfx))
+                    && d.as_bytes().get(d.len() - sfx.len() - 1) == Some(&b'.')
+            }
+        }
+    }
+
+    /// How specific the pattern is, for longest-match ordering: exact beats
+    /// suffix beats `*`, longer beats shorter.
+    fn specificity(&self) -> (u8, usize) {
+        match &self.0 {
+            Pattern::Any => (0, 0),
+            Pattern::Suffix(s) => (1, s.len()),
+            Pattern::Exact(s) => (2, s.len()),
+        }
+    }
+}
+
+impl fmt::Display for DomainPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Pattern::Any => f.write_str("*"),
+            Pattern::Exact(s) => f.write_str(s),
+            Pattern::Suffix(s) => write!(f, "*.{s}"),
+        }
+    }
+}
+
+/// The next hop of a route: an address and a transport.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NextHop {
+    /// Where to send.
+    pub addr: SocketAddr,
+    /// How to send.
+    pub transport: Transport,
+}
+
+/// One `[[route]]` entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StaticRoute {
+    /// Destination domains this route serves.
+    pub domain: DomainPattern,
+    /// Where their traffic goes.
+    pub next_hop: NextHop,
+}
+
+/// The static route table. The most specific matching pattern wins; among
+/// equally specific ones, the first in the file.
+#[derive(Clone, Debug, Default)]
+pub struct Router {
+    routes: Vec<StaticRoute>,
+}
+
+impl Router {
+    /// Builds the table.
+    pub fn new(routes: Vec<StaticRoute>) -> Router {
+        Router { routes }
+    }
+
+    /// The next hop for a destination domain, if any route serves it.
+    pub fn lookup(&self, domain: &str) -> Option<&StaticRoute> {
+        let mut best: Option<&StaticRoute> = None;
+        for r in self.routes.iter().filter(|r| r.domain.matches(domain)) {
+            if best.is_none_or(|b| r.domain.specificity() > b.domain.specificity()) {
+                best = Some(r);
+            }
+        }
+        best
+    }
+
+    /// All routes, in file order.
+    pub fn routes(&self) -> &[StaticRoute] {
+        &self.routes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hop(port: u16) -> NextHop {
+        NextHop {
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            transport: Transport::Udp,
+        }
+    }
+
+    #[test]
+    fn patterns_match_as_documented() {
+        let exact = DomainPattern::parse("Example.TEST.").unwrap();
+        assert!(exact.matches("example.test"));
+        assert!(exact.matches("EXAMPLE.test."));
+        assert!(!exact.matches("a.example.test"));
+        let sfx = DomainPattern::parse("*.example.test").unwrap();
+        assert!(sfx.matches("a.example.test"));
+        assert!(sfx.matches("b.a.Example.test"));
+        assert!(!sfx.matches("example.test"));
+        assert!(!sfx.matches("xexample.test"));
+        assert!(DomainPattern::parse("*").unwrap().matches("anything"));
+        assert_eq!(DomainPattern::parse(""), Err(PatternError::Empty));
+        assert_eq!(DomainPattern::parse("a*.b"), Err(PatternError::BadWildcard));
+        assert_eq!(DomainPattern::parse("a b"), Err(PatternError::BadChar(' ')));
+    }
+
+    #[test]
+    fn most_specific_route_wins() {
+        let r = Router::new(vec![
+            StaticRoute {
+                domain: DomainPattern::parse("*").unwrap(),
+                next_hop: hop(1),
+            },
+            StaticRoute {
+                domain: DomainPattern::parse("*.test").unwrap(),
+                next_hop: hop(2),
+            },
+            StaticRoute {
+                domain: DomainPattern::parse("example.test").unwrap(),
+                next_hop: hop(3),
+            },
+        ]);
+        assert_eq!(r.lookup("example.test").map(|r| r.next_hop), Some(hop(3)));
+        assert_eq!(r.lookup("other.test").map(|r| r.next_hop), Some(hop(2)));
+        assert_eq!(r.lookup("x.org").map(|r| r.next_hop), Some(hop(1)));
+        assert!(Router::default().lookup("example.test").is_none());
+    }
+}

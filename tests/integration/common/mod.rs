@@ -1,0 +1,432 @@
+//! Test harness: starts the real gateway binary and real peers (sipp,
+//! openssl) on 127.0.0.1 ports it picks, with bounded runtimes, and stops
+//! them on drop. Nothing here mocks the gateway; raw UDP sockets are used
+//! only where a test needs byte-exact control of what a peer sends or
+//! receives.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// Where the repo's sipp scenarios live.
+pub fn sipp_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp")
+}
+
+/// A fresh scratch directory under target/.
+pub fn scratch_dir(name: &str) -> PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let d = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/it")
+        .join(format!(
+            "{name}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("create scratch dir");
+    d
+}
+
+/// A port that is free for both UDP and TCP on 127.0.0.1 right now.
+pub fn free_port() -> u16 {
+    for _ in 0..100 {
+        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+        let port = udp.local_addr().expect("addr").port();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port found");
+}
+
+/// Fails the test with a clear message when a peer tool is missing.
+pub fn require(tool: &str) {
+    let ok = Command::new(tool)
+        .arg(if tool == "sipp" { "-v" } else { "version" })
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    assert!(
+        ok,
+        "{tool} is not installed: run scripts/install-peers.sh (the README's test command does)"
+    );
+}
+
+/// The gateway under test, running as a child process.
+pub struct Gateway {
+    child: Child,
+    pub sip_port: u16,
+    pub admin_port: u16,
+    pub dir: PathBuf,
+}
+
+impl Gateway {
+    /// Starts the gateway with a config made of the standard test header
+    /// (loopback listeners on a free port, admin port, fixed seed, and one
+    /// peer: 127.0.0.1 may assert `sip.test`) and
+    /// `extra` TOML (routes, peers, policy, sip timers).
+    pub fn start(name: &str, sip_extra: &str, extra: &str) -> Gateway {
+        let dir = scratch_dir(name);
+        let sip_port = free_port();
+        let admin_port = free_port();
+        let config = format!(
+            "[sip]\nlisten = [\"udp://127.0.0.1:{sip_port}\", \"tcp://127.0.0.1:{sip_port}\"]\n{sip_extra}\n\
+             [gateway]\ndomains = [\"gw.test\"]\nstate_dir = \"{}\"\nnode_id = \"it-node\"\nrng_seed = 1\n\
+             [admin]\nlisten = \"127.0.0.1:{admin_port}\"\n\n\
+             [[peer]]\nname = \"loopback-sip-test\"\naddresses = [\"127.0.0.1\"]\ndomains = [\"sip.test\"]\n\n{extra}\n",
+            dir.join("state").display()
+        );
+        let cfg_path = dir.join("gateway.toml");
+        std::fs::write(&cfg_path, config).expect("write config");
+        let log = std::fs::File::create(dir.join("gateway.log")).expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_cpim-gateway"))
+            .args(["run", "--config"])
+            .arg(&cfg_path)
+            .env("RUST_LOG", "cpim_gateway=debug")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn gateway");
+        let gw = Gateway {
+            child,
+            sip_port,
+            admin_port,
+            dir,
+        };
+        gw.wait_ready();
+        gw
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.sip_port))
+    }
+
+    /// Waits until the gateway answers OPTIONS over UDP (10 s bound).
+    fn wait_ready(&self) {
+        let sock = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        sock.set_read_timeout(Some(Duration::from_millis(100)))
+            .expect("timeout");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut n = 0;
+        while Instant::now() < deadline {
+            n += 1;
+            let req = request(
+                "OPTIONS",
+                "sip:ping@gw.test",
+                sock.local_addr().unwrap(),
+                &format!("z9hG4bKready{n}"),
+                &[],
+                b"",
+            );
+            let _ = sock.send_to(&req, self.addr());
+            let mut buf = [0u8; 4096];
+            if let Ok((len, _)) = sock.recv_from(&mut buf)
+                && buf[..len].starts_with(b"SIP/2.0 200")
+            {
+                return;
+            }
+        }
+        panic!("gateway did not become ready; log:\n{}", self.log());
+    }
+
+    /// The gateway's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("gateway.log")).unwrap_or_default()
+    }
+
+    /// Scrapes the admin endpoint's counters.
+    pub fn metrics(&self) -> HashMap<String, u64> {
+        let mut s = TcpStream::connect(("127.0.0.1", self.admin_port)).expect("admin connect");
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| {
+                let (k, v) = l.rsplit_once(' ')?;
+                Some((
+                    k.trim_start_matches("cpim_gateway_").to_string(),
+                    v.trim().parse().ok()?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Waits (bounded) until a counter reaches `want`; returns its value.
+    pub fn wait_metric(&self, name: &str, want: u64) -> u64 {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let v = self.metrics().get(name).copied().unwrap_or(0);
+            if v >= want || Instant::now() > deadline {
+                return v;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Whether the process is still running.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A sipp process with a bounded runtime.
+pub struct Sipp {
+    child: Child,
+    pub dir: PathBuf,
+    pub name: String,
+}
+
+impl Sipp {
+    /// Starts `sipp -sf tests/sipp/<scenario>.xml` with `args`, in `dir`
+    /// (its logs land there). Always binds 127.0.0.1.
+    pub fn start(dir: &Path, scenario: &str, args: &[String]) -> Sipp {
+        require("sipp");
+        let mut cmd = Command::new("sipp");
+        cmd.current_dir(dir)
+            .arg("-sf")
+            .arg(sipp_dir().join(format!("{scenario}.xml")))
+            .args(["-i", "127.0.0.1", "-nostdin", "-trace_err", "-trace_msg"])
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let child = cmd.spawn().expect("spawn sipp");
+        Sipp {
+            child,
+            dir: dir.to_path_buf(),
+            name: scenario.to_string(),
+        }
+    }
+
+    /// Waits for exit (bounded by `limit`; killed past it).
+    pub fn wait(&mut self, limit: Duration) -> ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return st;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                return self.child.wait().expect("wait sipp");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The contents of sipp's `*_messages.log` in its directory.
+    pub fn messages_log(&self) -> String {
+        read_glob(&self.dir, &format!("{}_", self.name), "_messages.log")
+    }
+
+    /// The contents of sipp's `*_errors.log`.
+    pub fn errors_log(&self) -> String {
+        read_glob(&self.dir, &format!("{}_", self.name), "_errors.log")
+    }
+}
+
+impl Drop for Sipp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn read_glob(dir: &Path, prefix: &str, suffix: &str) -> String {
+    let mut out = String::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let n = e.file_name().to_string_lossy().to_string();
+            if n.starts_with(prefix) && n.ends_with(suffix) {
+                out.push_str(&String::from_utf8_lossy(
+                    &std::fs::read(e.path()).unwrap_or_default(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The SIP messages in a sipp `-trace_msg` log that were received (or
+/// sent), as raw text from the start line to the end of the body.
+pub fn sipp_logged_messages(log: &str, received: bool) -> Vec<String> {
+    let marker = if received {
+        "message received"
+    } else {
+        "message sent"
+    };
+    let mut out = Vec::new();
+    for block in log.split("----------------------------------------------- ") {
+        let Some(pos) = block.find(marker) else {
+            continue;
+        };
+        let rest = &block[pos..];
+        let Some(nl) = rest.find('\n') else { continue };
+        let msg = rest[nl + 1..].trim_start_matches(['\r', '\n']);
+        out.push(msg.to_string());
+    }
+    out
+}
+
+/// The body of a SIP message (text after the first blank line).
+pub fn body_of(msg: &str) -> &str {
+    msg.split_once("\r\n\r\n")
+        .or_else(|| msg.split_once("\n\n"))
+        .map(|(_, b)| b)
+        .unwrap_or("")
+}
+
+/// A header value of a SIP message (first occurrence, case-insensitive).
+pub fn header_of<'a>(msg: &'a str, name: &str) -> Option<&'a str> {
+    let head = msg.split("\r\n\r\n").next().unwrap_or(msg);
+    head.lines().skip(1).find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+/// Builds a raw request (CRLF, correct Content-Length).
+pub fn request(
+    method: &str,
+    uri: &str,
+    local: SocketAddr,
+    branch: &str,
+    extra: &[(&str, &str)],
+    body: &[u8],
+) -> Vec<u8> {
+    let mut m = format!(
+        "{method} {uri} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch={branch};rport\r\n\
+         From: <sip:alice@sip.test>;tag=t{branch}\r\nTo: <{uri}>\r\nCall-ID: {branch}@test\r\nCSeq: 1 {method}\r\n"
+    );
+    let mut has_mf = false;
+    for (n, v) in extra {
+        if n.eq_ignore_ascii_case("Max-Forwards") {
+            has_mf = true;
+        }
+        m.push_str(&format!("{n}: {v}\r\n"));
+    }
+    if !has_mf {
+        m.push_str("Max-Forwards: 70\r\n");
+    }
+    m.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    let mut v = m.into_bytes();
+    v.extend_from_slice(body);
+    v
+}
+
+/// A UDP socket on 127.0.0.1 acting as one side of a test.
+pub struct UdpPeer {
+    pub sock: UdpSocket,
+}
+
+impl UdpPeer {
+    pub fn bind() -> UdpPeer {
+        let sock = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        UdpPeer { sock }
+    }
+
+    pub fn bind_port(port: u16) -> UdpPeer {
+        let sock = UdpSocket::bind(("127.0.0.1", port)).expect("bind");
+        UdpPeer { sock }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.sock.local_addr().unwrap()
+    }
+
+    pub fn send(&self, bytes: &[u8], to: SocketAddr) {
+        self.sock.send_to(bytes, to).expect("send");
+    }
+
+    /// The next datagram within `timeout`.
+    pub fn recv(&self, timeout: Duration) -> Option<(Vec<u8>, SocketAddr)> {
+        self.sock.set_read_timeout(Some(timeout)).unwrap();
+        let mut buf = vec![0u8; 65535];
+        match self.sock.recv_from(&mut buf) {
+            Ok((n, a)) => {
+                buf.truncate(n);
+                Some((buf, a))
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// Every datagram arriving within `window`.
+    pub fn recv_all(&self, window: Duration) -> Vec<(Vec<u8>, SocketAddr)> {
+        let end = Instant::now() + window;
+        let mut out = Vec::new();
+        while let Some(left) = end.checked_duration_since(Instant::now()) {
+            if left.is_zero() {
+                break;
+            }
+            match self.recv(left) {
+                Some(d) => out.push(d),
+                None => break,
+            }
+        }
+        out
+    }
+
+    /// The next response's status code within `timeout`, skipping requests.
+    pub fn recv_status(&self, timeout: Duration) -> Option<u16> {
+        let end = Instant::now() + timeout;
+        while let Some(left) = end.checked_duration_since(Instant::now()) {
+            let (b, _) = self.recv(left)?;
+            if b.starts_with(b"SIP/2.0 ") {
+                return std::str::from_utf8(&b[8..11]).ok()?.parse().ok();
+            }
+        }
+        None
+    }
+}
+
+/// Splits a raw SIP message into head (text) and body (bytes).
+pub fn split_message(raw: &[u8]) -> (String, Vec<u8>) {
+    let pos = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("blank line");
+    (
+        String::from_utf8_lossy(&raw[..pos]).to_string(),
+        raw[pos + 4..].to_vec(),
+    )
+}
+
+/// The answer a UAS gives to a raw request: status, headers copied.
+pub fn answer(raw_req: &[u8], status: &str) -> Vec<u8> {
+    let (head, _) = split_message(raw_req);
+    let mut out = format!("SIP/2.0 {status}\r\n");
+    for l in head.lines().skip(1) {
+        let name = l
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if ["via", "from", "call-id", "cseq"].contains(&name.as_str()) {
+            out.push_str(l);
+            out.push_str("\r\n");
+        } else if name == "to" {
+            out.push_str(l);
+            out.push_str(";tag=uas1\r\n");
+        }
+    }
+    out.push_str("Content-Length: 0\r\n\r\n");
+    out.into_bytes()
+}

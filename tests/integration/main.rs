@@ -1,0 +1,12 @@
+//! One integration-test binary (one link step). Each module starts the real
+//! gateway binary and real peers on 127.0.0.1 via the harness in `common`.
+
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+mod cli;
+mod refusals;
+mod relay_sipp;
+mod smime;
+mod transactions;
