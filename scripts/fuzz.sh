@@ -19,7 +19,7 @@ for t in "${targets[@]}"; do
   if ! cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 -max_len=8192 >"$log" 2>&1; then
     echo "fuzz: $t FAILED (crash or build error):"; tail -40 "$log"; exit 1
   fi
-  grep -E '^#[0-9]+ *(DONE|pulse)' "$log" | tail -1 || true
+  grep -E '^Done [0-9]+ runs' "$log" | tail -1 || true
   rm -f "$log"
 done
 echo "fuzz: all targets ran ${secs}s without a crash"

@@ -7,7 +7,7 @@
 //! - [`sip`]: SIP message facade, framing, limits, RFC 3261 transactions (sans-IO).
 //! - [`cpim`]: abstract CPIM operations, `im:`/`pres:` URIs, `message/cpim`.
 //! - [`translate`]: SIP ⇄ CPIM mapping and the status tables from `mappings/`.
-//! - [`route`]: static routes (DNS discovery comes later).
+//! - [`route`]: static routes, RFC 3861/3263 DNS resolution (sans-IO), RFC 2782 ordering.
 //! - [`gateway`]: composes the cores: policy, loop protection, correlation.
 //! - [`config`]: TOML schema → validated settings.
 //! - [`io`]: sockets, clock and the single event loop. The only place with IO.

@@ -246,6 +246,12 @@ mod tests {
 
     const LO: Ipv4Addr = Ipv4Addr::LOCALHOST;
 
+    /// The only clock read: an arbitrary base for virtual time.
+    #[allow(clippy::disallowed_methods)]
+    fn t0() -> Instant {
+        Instant::now()
+    }
+
     fn cache(capacity: usize) -> DnsCache {
         DnsCache::new(CacheConfig {
             capacity,
@@ -257,7 +263,7 @@ mod tests {
 
     #[test]
     fn hit_until_ttl_then_expiry() {
-        let t0 = Instant::now();
+        let t0 = t0();
         let mut c = cache(8);
         let ans = Answer::Records(vec![
             Record::a("h.test", 100, LO),
@@ -287,7 +293,7 @@ mod tests {
 
     #[test]
     fn positive_ttl_is_capped() {
-        let t0 = Instant::now();
+        let t0 = t0();
         let mut c = cache(8);
         c.insert(
             t0,
@@ -307,7 +313,7 @@ mod tests {
 
     #[test]
     fn negative_answers_are_cached_for_the_bounded_time() {
-        let t0 = Instant::now();
+        let t0 = t0();
         let mut c = cache(8);
         c.insert(t0, "gone.test", Rtype::Naptr, &Answer::NxDomain);
         c.insert(t0, "empty.test", Rtype::Srv, &Answer::NoData);
@@ -330,7 +336,7 @@ mod tests {
 
     #[test]
     fn zero_ttl_and_unrelated_records_are_not_cached() {
-        let t0 = Instant::now();
+        let t0 = t0();
         let mut c = cache(8);
         c.insert(
             t0,
@@ -349,7 +355,7 @@ mod tests {
 
     #[test]
     fn full_cache_evicts_soonest_expiring() {
-        let t0 = Instant::now();
+        let t0 = t0();
         let mut c = cache(2);
         c.insert(
             t0,
@@ -388,7 +394,7 @@ mod tests {
 
     #[test]
     fn disabled_cache_stores_nothing() {
-        let t0 = Instant::now();
+        let t0 = t0();
         let mut c = DnsCache::disabled();
         c.insert(t0, "h.test", Rtype::A, &Answer::NxDomain);
         assert_eq!(c.lookup(t0, "h.test", Rtype::A), None);

@@ -1,10 +1,24 @@
-//! Where a destination domain goes: the static route table from the config
-//! (`[[route]]`), matched by domain pattern. Pure data and functions; the
-//! driver never decides a route.
+//! Where a destination domain goes. Pure data and functions; the driver
+//! never decides a route.
 //!
-//! Later issues add RFC 3263 / RFC 3861 DNS discovery here as requests the
-//! driver answers; this file does not resolve names and refuses hostnames in
-//! `via` at config time.
+//! - This file: the static route table from the config (`[[route]]`),
+//!   matched by domain pattern.
+//! - [`resolution`]: RFC 3861 `_im`/`_pres` SRV and RFC 3263 SIP server
+//!   location as a sans-IO state machine whose DNS lookups are requests the
+//!   driver answers ([`records`] is the record model, [`srv`] the RFC 2782
+//!   ordering, [`cache`] the TTL cache keyed by `now`).
+
+pub mod cache;
+pub mod records;
+pub mod resolution;
+pub mod srv;
+
+pub use cache::{CacheConfig, CacheStats, DnsCache};
+pub use records::{Answer, Query, QueryId, Record, RecordData, Rtype, SipTransport};
+pub use resolution::{
+    Binding, Candidate, FailureClass, Plan, Resolution, ResolutionConfig, RouteError, Service,
+    Target,
+};
 
 use std::fmt;
 use std::net::SocketAddr;

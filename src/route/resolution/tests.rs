@@ -1,15 +1,17 @@
 //! Resolution tests in virtual time against an in-memory zone modelled on
 //! the acceptance bench (`peers/dns/dnsmasq.conf`).
 
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::time::{Duration, Instant};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Instant;
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use super::*;
-use crate::route::cache::CacheConfig;
-use crate::route::records::fqdn;
+use crate::route::records::{Record, RecordData, fqdn, same_name};
+
+mod driving;
+mod sip;
 
 const LO: Ipv4Addr = Ipv4Addr::LOCALHOST;
 
@@ -117,8 +119,9 @@ impl Run {
     }
 }
 
+/// The only clock read: an arbitrary base for virtual time.
+#[allow(clippy::disallowed_methods)]
 fn t0() -> Instant {
-    // The only clock read: a base for virtual time.
     Instant::now()
 }
 
@@ -414,148 +417,6 @@ fn cname_loops_are_bounded() {
     assert_eq!(r.asked.len(), 5);
 }
 
-fn naptr_zone() -> Zone {
-    Zone::new(vec![
-        Record::naptr_s("n.test", 300, 20, 10, "SIP+D2U", "_sip._udp.n.test"),
-        Record::naptr_s("n.test", 300, 10, 10, "SIP+D2T", "_sip._tcp.n.test"),
-        Record::naptr_s("n.test", 300, 5, 10, "SIPS+D2T", "_sips._tcp.n.test"),
-        Record::srv("_sip._udp.n.test", 300, 0, 0, 5070, "u.n.test"),
-        Record::srv("_sip._tcp.n.test", 300, 0, 0, 5071, "t.n.test"),
-        Record::srv("_sips._tcp.n.test", 300, 0, 0, 5072, "s.n.test"),
-        Record::a("u.n.test", 300, LO),
-        Record::a("t.n.test", 300, LO),
-        Record::a("s.n.test", 300, LO),
-        Record::a("n.test", 300, LO),
-    ])
-}
-
-#[test]
-fn naptr_then_srv_then_a_selects_the_transport() {
-    // TLS is not enabled, so SIPS+D2T is discarded; SIP+D2T has the lower order.
-    let r = run(sip("n.test", None, None), &v4only(), &naptr_zone());
-    let c = r.plan().candidates().first().cloned();
-    assert_eq!(
-        c.map(|c| (c.addr.port(), c.transport)),
-        Some((5071, Some(SipTransport::Tcp)))
-    );
-    assert!(!r.asked("_sips._tcp.n.test", Rtype::Srv));
-    assert!(!r.asked("n.test", Rtype::A));
-
-    let tls = ResolutionConfig {
-        sip_transports: vec![SipTransport::Udp, SipTransport::Tls],
-        ..v4only()
-    };
-    let r = run(sip("n.test", None, None), &tls, &naptr_zone());
-    let c = r.plan().candidates().first().cloned();
-    assert_eq!(
-        c.map(|c| (c.addr.port(), c.transport)),
-        Some((5072, Some(SipTransport::Tls)))
-    );
-
-    let sips = Target::sip("n.test", None, None, true).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        run(sips.clone(), &tls, &naptr_zone()).addrs(),
-        ["127.0.0.1:5072"]
-    );
-    assert_eq!(
-        run(sips, &v4only(), &naptr_zone()).err(),
-        &RouteError::UnsupportedTransport(SipTransport::Tls)
-    );
-}
-
-#[test]
-fn unusable_naptr_falls_back_to_srv_probing_in_preference_order() {
-    let zone = Zone::new(vec![
-        Record::naptr_s("p.test", 300, 10, 10, "SIP+D2S", "_sip._sctp.p.test"),
-        Record::srv("_sip._udp.p.test", 300, 10, 10, 5070, "k.p.test"),
-        Record::srv("_sip._tcp.p.test", 300, 20, 10, 5071, "k.p.test"),
-        Record::a("k.p.test", 300, LO),
-    ]);
-    let r = run(sip("p.test", None, None), &v4only(), &zone);
-    let c = r.plan().candidates().first().cloned();
-    assert_eq!(
-        c.map(|c| (c.addr.port(), c.transport)),
-        Some((5070, Some(SipTransport::Udp)))
-    );
-    let tcp_first = ResolutionConfig {
-        sip_transports: vec![SipTransport::Tcp, SipTransport::Udp],
-        ..v4only()
-    };
-    let c = run(sip("p.test", None, None), &tcp_first, &zone)
-        .plan()
-        .candidates()
-        .first()
-        .cloned();
-    assert_eq!(
-        c.map(|c| (c.addr.port(), c.transport)),
-        Some((5071, Some(SipTransport::Tcp)))
-    );
-}
-
-#[test]
-fn transport_parameter_wins_over_naptr() {
-    let r = run(
-        sip("n.test", None, Some(SipTransport::Udp)),
-        &v4only(),
-        &naptr_zone(),
-    );
-    assert_eq!(r.addrs(), ["127.0.0.1:5070"]);
-    assert!(!r.asked("n.test", Rtype::Naptr));
-    // No SRV for that transport: the domain at the transport's default port.
-    let r = run(
-        sip("plain.test", None, Some(SipTransport::Tcp)),
-        &v4only(),
-        &bench(),
-    );
-    let c = r.plan().candidates().first().cloned();
-    assert_eq!(
-        c.map(|c| (c.addr.to_string(), c.transport)),
-        Some(("127.0.0.3:5060".into(), Some(SipTransport::Tcp)))
-    );
-}
-
-#[test]
-fn explicit_port_and_ip_literal_shortcuts() {
-    let r = run(
-        sip("n.test", Some(5080), None),
-        &ResolutionConfig::default(),
-        &naptr_zone(),
-    );
-    assert_eq!(r.addrs(), ["127.0.0.1:5080"]);
-    assert_eq!(
-        r.asked,
-        [
-            ("n.test.".to_owned(), Rtype::A),
-            ("n.test.".to_owned(), Rtype::Aaaa)
-        ]
-    );
-
-    let r = run(
-        sip("192.0.2.7", None, Some(SipTransport::Tcp)),
-        &v4only(),
-        &Zone::default(),
-    );
-    assert!(r.asked.is_empty());
-    let c = r.plan().candidates().first().cloned();
-    assert_eq!(
-        c.map(|c| (c.addr.to_string(), c.transport)),
-        Some(("192.0.2.7:5060".into(), Some(SipTransport::Tcp)))
-    );
-
-    let tls = ResolutionConfig {
-        sip_transports: vec![SipTransport::Tls],
-        ..v4only()
-    };
-    let sips = Target::sip("[::1]", None, None, true).unwrap_or_else(|e| panic!("{e}"));
-    let r = run(sips, &tls, &Zone::default());
-    assert_eq!(
-        r.addrs(),
-        [SocketAddr::from((Ipv6Addr::LOCALHOST, 5061)).to_string()]
-    );
-    assert!(Target::sip("bad host", None, None, false).is_err());
-    assert!(Target::service(Service::Im, "").is_err());
-}
-
 #[test]
 fn nxdomain_for_the_domain_is_not_found() {
     for target in [im("nothere.test"), sip("nothere.test", None, None)] {
@@ -617,153 +478,4 @@ fn additional_section_addresses_save_queries() {
             ..
         }
     )));
-}
-
-#[test]
-fn cache_answers_repeat_resolutions_until_expiry() {
-    let now = t0();
-    let mut cache = DnsCache::new(CacheConfig {
-        negative_ttl: Duration::from_secs(30),
-        ..CacheConfig::default()
-    });
-    let zone = bench();
-    let first = run_at(im("example.test"), &v4only(), &zone, &mut cache, now);
-    assert_eq!(first.asked.len(), 3);
-    let again = run_at(
-        im("example.test"),
-        &v4only(),
-        &zone,
-        &mut cache,
-        now + Duration::from_secs(10),
-    );
-    assert!(again.asked.is_empty(), "{:?}", again.asked);
-    assert_eq!(again.addrs(), first.addrs());
-    assert!(again.trace.steps().iter().any(|s| matches!(
-        s,
-        TraceStep::Lookup {
-            source: AnswerSource::Cache,
-            ..
-        }
-    )));
-    assert_eq!(
-        cache.stats().hits,
-        2,
-        "the preferred label decides without asking _im._xmpp"
-    );
-    let expired = run_at(
-        im("example.test"),
-        &v4only(),
-        &zone,
-        &mut cache,
-        now + Duration::from_secs(301),
-    );
-    assert_eq!(expired.asked.len(), 3);
-}
-
-#[test]
-fn nxdomain_is_cached_negatively_for_the_bounded_time() {
-    let now = t0();
-    let mut cache = DnsCache::new(CacheConfig {
-        negative_ttl: Duration::from_secs(30),
-        ..CacheConfig::default()
-    });
-    let zone = bench();
-    let first = run_at(im("nothere.test"), &v4only(), &zone, &mut cache, now);
-    assert_eq!(first.asked.len(), 3, "two labels and the NAPTR fallback");
-    let again = run_at(
-        im("nothere.test"),
-        &v4only(),
-        &zone,
-        &mut cache,
-        now + Duration::from_secs(29),
-    );
-    assert!(again.asked.is_empty());
-    assert_eq!(again.result, first.result);
-    let later = run_at(
-        im("nothere.test"),
-        &v4only(),
-        &zone,
-        &mut cache,
-        now + Duration::from_secs(30),
-    );
-    assert_eq!(later.asked.len(), 3);
-}
-
-#[test]
-fn query_budget_is_enforced() {
-    let cfg = ResolutionConfig {
-        max_queries: 3,
-        ..ResolutionConfig::default()
-    };
-    let r = run(im("plain.test"), &cfg, &bench());
-    assert_eq!(r.err(), &RouteError::TooManyQueries { max: 3 });
-    assert_eq!(r.asked.len(), 3);
-}
-
-#[test]
-fn same_seed_gives_the_same_plan() {
-    let mut records: Vec<Record> = (1..=6u8)
-        .map(|i| {
-            Record::srv(
-                "_im._sip.w.test",
-                300,
-                0,
-                u16::from(i) * 10,
-                5060,
-                &format!("h{i}.w.test"),
-            )
-        })
-        .collect();
-    records.extend(
-        (1..=6u8).map(|i| Record::a(&format!("h{i}.w.test"), 300, Ipv4Addr::new(10, 0, 0, i))),
-    );
-    let zone = Zone::new(records);
-    let a = run(im("w.test"), &v4only(), &zone).addrs();
-    assert_eq!(a, run(im("w.test"), &v4only(), &zone).addrs());
-    assert_eq!(a.len(), 6);
-}
-
-#[test]
-fn unknown_and_stale_answers_are_ignored() {
-    let mut cache = DnsCache::disabled();
-    let now = t0();
-    let mut r = Resolution::new(7, im("example.test"), &v4only(), StdRng::seed_from_u64(1));
-    let q = r
-        .poll_query(now, &mut cache)
-        .unwrap_or_else(|| panic!("a query"));
-    assert_eq!(q.id.resolution(), 7);
-    assert!(!r.handle_answer(now, QueryId::new(8, 0), Answer::NxDomain, &mut cache));
-    assert!(r.handle_answer(now, q.id, Answer::Timeout, &mut cache));
-    assert!(
-        !r.handle_answer(now, q.id, Answer::NxDomain, &mut cache),
-        "answered twice"
-    );
-}
-
-#[test]
-fn describe_lists_queries_order_binding_and_plan() {
-    let r = run(im("two.test"), &v4only(), &bench());
-    let text = describe(&r.trace, &r.result);
-    let want = "\
-resolve im:two.test.
-  SRV _im._sip.two.test. [dns]
-    _im._sip.two.test. 300 IN SRV 20 0 5092 b.two.test.
-    _im._sip.two.test. 300 IN SRV 10 0 5091 a.two.test.
-  srv order _im._sip.two.test.: 1) 10 0 a.two.test.:5091 2) 20 0 b.two.test.:5092
-  selected binding sip transport UDP (srv _im._sip.two.test.)
-  SRV _im._xmpp.two.test. [dns]: NXDOMAIN
-  A a.two.test. [dns]
-    a.two.test. 300 IN A 127.0.0.1
-  A b.two.test. [dns]
-    b.two.test. 300 IN A 127.0.0.2
-plan (binding sip):
-  1. sip UDP a.two.test. 127.0.0.1:5091
-  2. sip UDP b.two.test. 127.0.0.2:5092
-";
-    assert_eq!(text, want);
-    let r = run(im("nothere.test"), &v4only(), &bench());
-    assert!(
-        describe(&r.trace, &r.result)
-            .ends_with("error (NotFound): domain nothere.test. does not exist\n")
-    );
 }
