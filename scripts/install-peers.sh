@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs the real peers and tools the test suite runs against, when they
 # are missing: sipp (Debian package sip-tester), openssl (S/MIME signing and
-# verification), and, for the fuzz smoke run, cargo-fuzz. Idempotent; needs
+# verification), dnsmasq (DNS zones for routing tests), and, for the fuzz
+# smoke run, cargo-fuzz. Idempotent; needs
 # root (or sudo) only when something is actually missing.
 set -euo pipefail
 
 need_pkgs=()
 command -v sipp >/dev/null 2>&1 || need_pkgs+=(sip-tester)
 command -v openssl >/dev/null 2>&1 || need_pkgs+=(openssl)
+# dnsmasq serves the test zones (SRV/NAPTR/A) on a loopback port per test.
+command -v dnsmasq >/dev/null 2>&1 || need_pkgs+=(dnsmasq-base)
 # libssl-dev + pkg-config build the openssl dev-dependency used by tests.
 dpkg-query -W -f='${Status}' libssl-dev 2>/dev/null | grep -q "install ok installed" || need_pkgs+=(libssl-dev)
 command -v pkg-config >/dev/null 2>&1 || need_pkgs+=(pkg-config)
@@ -31,4 +34,4 @@ if [ "${WITH_FUZZ:-1}" = 1 ] && ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --version 0.13.2 --locked
 fi
 
-echo "install-peers: $(sipp -v 2>&1 | grep -m1 -io 'sipp v[0-9.]*' || echo 'sipp ?'), $(openssl version)"
+echo "install-peers: $(sipp -v 2>&1 | grep -m1 -io 'sipp v[0-9.]*' || echo 'sipp ?'), $(openssl version), $(dnsmasq --version | head -1)"

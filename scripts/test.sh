@@ -26,7 +26,7 @@ awk '/^test result:/ { for (i=1;i<=NF;i++) { if ($i ~ /^passed;?$/) p+=$(i-1); i
      END { printf "tests: %d passed, %d failed\n", p, f; if (f>0 || p==0) exit 1 }' target/test-output.log
 
 stage "benchmarks (short)"
-timeout 600 cargo bench --locked --bench hot_paths -- --warm-up-time 1 --measurement-time 2 2>&1 | grep -E 'time:|^[a-z_/]+ ' || true
+timeout 600 cargo bench --locked --bench hot_paths -- --warm-up-time 1 --measurement-time 2 2>&1 | grep -B1 -E 'time:' | grep -v '^--' || true
 
 stage "fuzz smoke"
 FUZZ_SECONDS="${FUZZ_SECONDS:-30}" scripts/fuzz.sh

@@ -1,6 +1,7 @@
 //! The `cpim-gateway` binary: CLI parsing, logging setup, and handing a
-//! validated config to `io::run`. Exit codes: 0 ok, 64 usage or config
-//! error, 1 runtime failure.
+//! validated config to `io::run` (or to `io::resolve` for `resolve <uri>`).
+//! Exit codes: 0 ok (for `resolve`: a report was printed, whatever it
+//! found), 64 usage or config error (a bad URI included), 1 runtime failure.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,13 +34,27 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Show how a destination would be routed: static route, local domain,
+    /// or the DNS records, their order and the chosen binding.
+    Resolve {
+        /// Destination URI (`im:`, `pres:`, `sip:` or `sips:`).
+        uri: String,
+        /// Config file (TOML).
+        #[arg(long, env = "CPIM_GATEWAY_CONFIG")]
+        config: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let (config, check_only) = match &cli.command {
-        Command::Run { config: Some(p) } => (Config::load(p), false),
-        Command::Run { config: None } => (Config::embedded_default(), false),
+        Command::Run { config: Some(p) }
+        | Command::Resolve {
+            config: Some(p), ..
+        } => (Config::load(p), false),
+        Command::Run { config: None } | Command::Resolve { config: None, .. } => {
+            (Config::embedded_default(), false)
+        }
         Command::CheckConfig { config } => (Config::load(config), true),
     };
     let config = match config {
@@ -58,6 +73,9 @@ fn main() -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
+    if let Command::Resolve { uri, .. } = &cli.command {
+        return resolve(&config, uri);
+    }
     init_logging(&config);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -71,6 +89,31 @@ fn main() -> ExitCode {
     };
     match rt.block_on(cpim_gateway::io::run(config, shutdown_signal())) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `resolve`: prints the report; 64 for a bad URI, 1 on runtime failure.
+fn resolve(config: &Config, uri: &str) -> ExitCode {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    let result = match rt {
+        Ok(rt) => rt.block_on(cpim_gateway::io::resolve::resolve_command(config, uri)),
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) if e.is::<cpim_gateway::io::resolve::BadUri>() => {
+            eprintln!("error: {e}");
+            ExitCode::from(64)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(1)

@@ -21,6 +21,8 @@ pub(crate) struct FileConfig {
     #[serde(default)]
     pub(crate) policy: PolicySection,
     #[serde(default)]
+    pub(crate) dns: DnsSection,
+    #[serde(default)]
     pub(crate) admin: AdminSection,
     #[serde(default)]
     pub(crate) log: LogSection,
@@ -52,6 +54,21 @@ pub(crate) struct GatewaySection {
     pub(crate) state_dir: Option<String>,
     pub(crate) node_id: Option<Spanned<String>>,
     pub(crate) rng_seed: Option<u64>,
+    pub(crate) default_route: Option<Spanned<String>>,
+}
+
+/// `[dns]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DnsSection {
+    pub(crate) enabled: Option<bool>,
+    pub(crate) nameservers: Option<Vec<Spanned<String>>>,
+    pub(crate) timeout_ms: Option<Spanned<u64>>,
+    pub(crate) attempts: Option<Spanned<usize>>,
+    pub(crate) negative_ttl_s: Option<Spanned<u64>>,
+    pub(crate) max_ttl_s: Option<Spanned<u64>>,
+    pub(crate) cache_size: Option<usize>,
+    pub(crate) preference: Option<Vec<Spanned<String>>>,
 }
 
 /// `[[route]]`

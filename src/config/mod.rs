@@ -17,6 +17,12 @@
 //! | `gateway.domains` | `[]` |
 //! | `gateway.state_dir` | `./state` |
 //! | `gateway.node_id` | random per start |
+//! | `gateway.default_route` | none (after DNS discovery) |
+//! | `dns.enabled` | true |
+//! | `dns.nameservers` | `[]` = the system resolver (`/etc/resolv.conf`) |
+//! | `dns.timeout_ms` / `attempts` | 2000 / 2 |
+//! | `dns.negative_ttl_s` / `max_ttl_s` / `cache_size` | 60 / 3600 / 4096 |
+//! | `dns.preference` | `["sip", "xmpp"]` (RFC 3861 label order) |
 //! | `policy.unknown_peer` | `"reject"` |
 //! | `admin.listen` | `127.0.0.1:9464` |
 //! | `log.format` / `log.level` | `"text"` / `"info"` |
@@ -50,6 +56,8 @@ pub struct Config {
     pub routes: Vec<StaticRoute>,
     /// `[[peer]]` and `[policy]`.
     pub policy: PolicyConfig,
+    /// `[dns]`.
+    pub dns: DnsSettings,
     /// `[admin]`.
     pub admin: AdminSettings,
     /// `[log]`.
@@ -95,6 +103,39 @@ pub struct GatewaySettings {
     pub node_id: Option<String>,
     /// Fixed RNG seed (tests); random when absent.
     pub rng_seed: Option<u64>,
+    /// Next hop for destinations no static route, local domain or DNS
+    /// lookup serves.
+    pub default_route: Option<NextHop>,
+}
+
+/// `[dns]` settings: RFC 3861 / RFC 3263 discovery.
+#[derive(Clone, Debug)]
+pub struct DnsSettings {
+    /// Whether destinations without a static route are looked up in DNS.
+    pub enabled: bool,
+    /// Nameservers (IP:port); empty = the system resolver configuration.
+    pub nameservers: Vec<SocketAddr>,
+    /// Per-attempt timeout.
+    pub timeout: Duration,
+    /// Attempts per lookup.
+    pub attempts: usize,
+    /// The core's cache and resolution settings.
+    pub cache: crate::route::CacheConfig,
+    /// Label preference and transports.
+    pub resolution: crate::route::ResolutionConfig,
+}
+
+impl Default for DnsSettings {
+    fn default() -> Self {
+        DnsSettings {
+            enabled: true,
+            nameservers: Vec::new(),
+            timeout: Duration::from_millis(2000),
+            attempts: 2,
+            cache: crate::route::CacheConfig::default(),
+            resolution: crate::route::ResolutionConfig::default(),
+        }
+    }
 }
 
 /// `[admin]` settings.
@@ -279,12 +320,17 @@ impl Validator<'_> {
             ),
             node_id,
             rng_seed: f.gateway.rng_seed,
+            default_route: match &f.gateway.default_route {
+                Some(v) => Some(self.next_hop(v, "gateway.default_route")?),
+                None => None,
+            },
         };
+        let dns = self.dns(&f.dns)?;
         let mut routes = Vec::new();
         for r in &f.routes {
             routes.push(StaticRoute {
                 domain: self.pattern(&r.domain, "route.domain")?,
-                next_hop: self.next_hop(&r.via)?,
+                next_hop: self.next_hop(&r.via, "route.via")?,
             });
         }
         let mut peers = Vec::new();
@@ -360,6 +406,7 @@ impl Validator<'_> {
             gateway,
             routes,
             policy,
+            dns,
             admin,
             log,
         })
@@ -500,13 +547,71 @@ impl Validator<'_> {
         DomainPattern::parse(d.get_ref()).map_err(|e| self.err(d.span(), key, e.to_string()))
     }
 
-    fn next_hop(&self, via: &Spanned<String>) -> Result<NextHop, ConfigError> {
+    fn dns(&self, d: &file::DnsSection) -> Result<DnsSettings, ConfigError> {
+        let mut out = DnsSettings {
+            enabled: d.enabled.unwrap_or(true),
+            ..DnsSettings::default()
+        };
+        for ns in d.nameservers.iter().flatten() {
+            let addr = ns
+                .get_ref()
+                .parse::<SocketAddr>()
+                .or_else(|_| {
+                    ns.get_ref()
+                        .parse::<std::net::IpAddr>()
+                        .map(|ip| SocketAddr::new(ip, 53))
+                })
+                .map_err(|_| self.err(ns.span(), "dns.nameservers", "expected IP or IP:port"))?;
+            out.nameservers.push(addr);
+        }
+        if let Some(t) = &d.timeout_ms {
+            if *t.get_ref() == 0 || *t.get_ref() > 60_000 {
+                return Err(self.err(t.span(), "dns.timeout_ms", "must be between 1 and 60000"));
+            }
+            out.timeout = Duration::from_millis(*t.get_ref());
+        }
+        if let Some(a) = &d.attempts {
+            if *a.get_ref() == 0 || *a.get_ref() > 10 {
+                return Err(self.err(a.span(), "dns.attempts", "must be between 1 and 10"));
+            }
+            out.attempts = *a.get_ref();
+        }
+        if let Some(n) = &d.negative_ttl_s {
+            out.cache.negative_ttl = Duration::from_secs(*n.get_ref());
+        }
+        if let Some(m) = &d.max_ttl_s {
+            out.cache.max_ttl = Duration::from_secs(*m.get_ref());
+        }
+        if let Some(c) = d.cache_size {
+            out.cache.capacity = c;
+        }
+        if let Some(pref) = &d.preference {
+            let mut list = Vec::new();
+            for p in pref {
+                list.push(match p.get_ref().as_str() {
+                    "sip" => crate::route::Binding::Sip,
+                    "xmpp" => crate::route::Binding::Xmpp,
+                    _ => {
+                        return Err(self.err(
+                            p.span(),
+                            "dns.preference",
+                            "expected \"sip\" or \"xmpp\"",
+                        ));
+                    }
+                });
+            }
+            out.resolution.preference = list;
+        }
+        Ok(out)
+    }
+
+    fn next_hop(&self, via: &Spanned<String>, key: &'static str) -> Result<NextHop, ConfigError> {
         let uri = SipUri::parse(via.get_ref(), &Limits::default())
-            .map_err(|e| self.err(via.span(), "route.via", format!("not a SIP URI: {e}")))?;
+            .map_err(|e| self.err(via.span(), key, format!("not a SIP URI: {e}")))?;
         if uri.scheme() != "sip" {
             return Err(self.err(
                 via.span(),
-                "route.via",
+                key,
                 "only sip: next hops are supported (sips needs TLS)",
             ));
         }
@@ -514,15 +619,15 @@ impl Validator<'_> {
         let ip: std::net::IpAddr = host.parse().map_err(|_| {
             self.err(
                 via.span(),
-                "route.via",
-                "the host must be an IP address (DNS resolution of next hops is not available yet)",
+                key,
+                "the host must be an IP address (names are resolved only for destinations, not for configured next hops)",
             )
         })?;
         let transport = match uri.param("transport") {
             None => Transport::Udp,
             Some(_) => uri
                 .transport()
-                .ok_or_else(|| self.err(via.span(), "route.via", "transport must be udp or tcp"))?,
+                .ok_or_else(|| self.err(via.span(), key, "transport must be udp or tcp"))?,
         };
         Ok(NextHop {
             addr: SocketAddr::new(ip, uri.port().unwrap_or(5060)),

@@ -199,3 +199,58 @@ fn type_errors_have_positions() {
     assert_eq!(e.line(), 2);
     assert!(matches!(e.kind(), ConfigErrorKind::Toml(_)));
 }
+
+#[test]
+fn dns_section_and_default_route() {
+    let c = Config::parse(
+        "[dns]\nnameservers = [\"127.0.0.1:5353\", \"::1\"]\ntimeout_ms = 300\nattempts = 1\n\
+         negative_ttl_s = 5\npreference = [\"xmpp\", \"sip\"]\n\
+         [gateway]\ndefault_route = \"sip:127.0.0.1:5080;transport=tcp\"\n",
+        "dns.toml",
+    )
+    .unwrap();
+    assert!(c.dns.enabled);
+    assert_eq!(
+        c.dns.nameservers,
+        vec![
+            "127.0.0.1:5353".parse().unwrap(),
+            "[::1]:53".parse().unwrap()
+        ]
+    );
+    assert_eq!(c.dns.timeout, Duration::from_millis(300));
+    assert_eq!(c.dns.attempts, 1);
+    assert_eq!(c.dns.cache.negative_ttl, Duration::from_secs(5));
+    assert_eq!(
+        c.dns.resolution.preference,
+        vec![crate::route::Binding::Xmpp, crate::route::Binding::Sip]
+    );
+    assert_eq!(
+        c.gateway.default_route,
+        Some(NextHop {
+            addr: "127.0.0.1:5080".parse().unwrap(),
+            transport: Transport::Tcp
+        })
+    );
+    // Defaults: enabled, system resolver.
+    let d = Config::parse("", "x").unwrap();
+    assert!(d.dns.enabled && d.dns.nameservers.is_empty());
+    for (src, line, key) in [
+        (
+            "[dns]\nnameservers = [\"dns.example\"]\n",
+            2,
+            "dns.nameservers",
+        ),
+        ("[dns]\ntimeout_ms = 0\n", 2, "dns.timeout_ms"),
+        ("[dns]\nattempts = 99\n", 2, "dns.attempts"),
+        ("[dns]\npreference = [\"msrp\"]\n", 2, "dns.preference"),
+        (
+            "[gateway]\ndefault_route = \"sip:host.test\"\n",
+            2,
+            "gateway.default_route",
+        ),
+    ] {
+        let e = err(src);
+        assert_eq!(e.line(), line, "{src:?}: {e}");
+        assert!(e.to_string().contains(key), "{src:?}: {e}");
+    }
+}

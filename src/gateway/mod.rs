@@ -18,6 +18,13 @@
 //! new client transaction. The final response comes back through the CPIM
 //! status and the table in `mappings/sip-status.toml`; a Timer F timeout
 //! becomes 408. The sender always learns the outcome.
+//!
+//! Routing order: a static `[[route]]`, then the local domains, then DNS
+//! discovery (RFC 3861 `_im`/`_pres` SRV for `im:`/`pres:`, RFC 3263 for
+//! `sip:`; lookups are [`Output::Resolve`] requests the driver answers with
+//! [`Gateway::handle_resolved`]), then the optional default route. Within one
+//! relay, a connect failure, a 503 or a transaction timeout moves to the
+//! next DNS candidate on a new client transaction.
 
 pub mod policy;
 mod relay;
@@ -31,7 +38,10 @@ use bytes::Bytes;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::route::{DomainPattern, Router};
+use crate::route::{
+    Answer, CacheConfig, DnsCache, DomainPattern, NextHop, Plan, Query, QueryId, Resolution,
+    ResolutionConfig, Router,
+};
 use crate::sip::transaction::{
     ClientHandle, ServerHandle, ServerKey, ServerVerdict, TransactionConfig, TransactionEvent,
     TransactionLayer,
@@ -76,6 +86,17 @@ pub struct GatewayConfig {
     pub advertise_host: String,
     /// Our port per transport, for Via sent-by.
     pub ports: Vec<(Transport, u16)>,
+    /// Whether destinations without a static route are looked up in DNS.
+    pub dns_enabled: bool,
+    /// RFC 3861 / RFC 3263 resolution settings.
+    pub resolution: ResolutionConfig,
+    /// DNS cache settings.
+    pub dns_cache: CacheConfig,
+    /// Next hop used when no static route, local domain or DNS answer
+    /// serves a destination.
+    pub default_route: Option<NextHop>,
+    /// Whether an XMPP binding exists to take `_im._xmpp`-served domains.
+    pub xmpp_available: bool,
 }
 
 /// An input that is not a method call argument list (kept for drivers that
@@ -105,6 +126,15 @@ pub enum Input {
     },
     /// Time passed.
     Timeout(Instant),
+    /// The answer to an [`Output::Resolve`] query.
+    Resolved {
+        /// When it arrived.
+        now: Instant,
+        /// The query it answers.
+        query: QueryId,
+        /// The answer.
+        answer: Answer,
+    },
 }
 
 /// What the driver must do next.
@@ -112,6 +142,9 @@ pub enum Input {
 pub enum Output {
     /// Send SIP bytes.
     SendSip(Transmit),
+    /// Look up a DNS name; answer with [`Gateway::handle_resolved`]. Every
+    /// query must be answered (with [`Answer::Timeout`] at the latest).
+    Resolve(Query),
     /// Report something upward (logs, metrics).
     Event(GatewayEvent),
     /// Call `handle_timeout` at this instant.
@@ -145,15 +178,32 @@ pub enum GatewayEvent {
     },
 }
 
-/// A relay waiting for its outbound leg's final response.
+/// A MESSAGE accepted for relay: the inbound leg and what the outbound leg
+/// is built from.
 #[derive(Debug)]
-struct Pending {
+struct Relay {
     server: ServerHandle,
     request: Request,
     to_tag: String,
-    trans_id: crate::cpim::TransId,
-    next_hop: crate::route::NextHop,
+    msg: crate::cpim::Message,
+    hints: crate::translate::sip::SipHints,
     started: Instant,
+}
+
+/// A relay waiting for its outbound leg's final response.
+#[derive(Debug)]
+struct Pending {
+    relay: Relay,
+    next_hop: NextHop,
+    /// Remaining DNS candidates for failover (None for static routes).
+    plan: Option<Plan>,
+}
+
+/// A relay waiting for DNS.
+#[derive(Debug)]
+struct Resolving {
+    relay: Relay,
+    resolution: Resolution,
 }
 
 /// The gateway core. See the module docs for the driving contract.
@@ -167,6 +217,9 @@ pub struct Gateway {
     pending: HashMap<ClientHandle, Pending>,
     /// Headers of a downstream final response, kept until its event is handled.
     final_headers: HashMap<ClientHandle, Vec<(String, String)>>,
+    resolving: HashMap<u64, Resolving>,
+    next_resolution: u64,
+    dns_cache: DnsCache,
     out: VecDeque<Output>,
     stats: GatewayStats,
     last_now: Option<Instant>,
@@ -182,6 +235,9 @@ impl Gateway {
             rng: StdRng::seed_from_u64(config.rng_seed),
             pending: HashMap::new(),
             final_headers: HashMap::new(),
+            resolving: HashMap::new(),
+            next_resolution: 1,
+            dns_cache: DnsCache::new(config.dns_cache.clone()),
             out: VecDeque::new(),
             stats: GatewayStats::default(),
             last_now: None,
@@ -204,6 +260,7 @@ impl Gateway {
                 transport,
             } => self.handle_transport_error(now, dst, transport),
             Input::Timeout(now) => self.handle_timeout(now),
+            Input::Resolved { now, query, answer } => self.handle_resolved(now, query, answer),
         }
     }
 
@@ -254,6 +311,20 @@ impl Gateway {
     pub fn handle_timeout(&mut self, now: Instant) {
         let now = self.clamp(now);
         self.txn.handle_timeout(now);
+        self.dns_cache.purge_expired(now);
+        self.pump(now);
+    }
+
+    /// A DNS answer for an [`Output::Resolve`] query. Answers for unknown
+    /// or finished resolutions are ignored.
+    pub fn handle_resolved(&mut self, now: Instant, query: QueryId, answer: Answer) {
+        let now = self.clamp(now);
+        let id = query.resolution();
+        if let Some(r) = self.resolving.get_mut(&id) {
+            r.resolution
+                .handle_answer(now, query, answer, &mut self.dns_cache);
+            self.advance_resolution(now, id);
+        }
         self.pump(now);
     }
 
@@ -271,9 +342,14 @@ impl Gateway {
         &self.stats
     }
 
-    /// Relays in flight.
+    /// Relays in flight (waiting for DNS or for their outbound leg).
     pub fn pending_relays(&self) -> usize {
-        self.pending.len()
+        self.pending.len() + self.resolving.len()
+    }
+
+    /// DNS cache counters.
+    pub fn dns_cache_stats(&self) -> crate::route::CacheStats {
+        self.dns_cache.stats()
     }
 
     /// The transaction layer (for its own counters).

@@ -1,12 +1,19 @@
 //! SIP⇄SIP pager-mode relay through CPIM (B2BUA style, RFC 7332 §5): the
-//! checks before a MESSAGE is accepted, the new outbound leg, and the answer
-//! upstream when the leg ends.
+//! checks before a MESSAGE is accepted, the choice of next hop (static
+//! route, local domain, DNS plan, default route), the outbound leg with
+//! failover across DNS candidates, and the answer upstream when it ends.
 
+use std::net::SocketAddr;
 use std::time::Instant;
 
-use crate::gateway::{Gateway, ServerHandle};
-use crate::gateway::{GatewayEvent, LOOP_HEADER, Output, Pending};
-use crate::sip::transaction::ClientKey;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use crate::gateway::{
+    Gateway, GatewayEvent, LOOP_HEADER, Output, Pending, Relay, Resolving, ServerHandle,
+};
+use crate::route::{Binding, NextHop, Plan, Resolution, RouteError, Service, SipTransport, Target};
+use crate::sip::transaction::{ClientHandle, ClientKey};
 use crate::sip::{Method, Request, Response, StatusCode, Transport};
 use crate::translate::sip::{LegIds, LocalContact, cpim_to_request, request_to_cpim};
 use crate::translate::status::{cpim_response, cpim_timeout};
@@ -46,11 +53,12 @@ pub(super) fn headers_to_carry_back(resp: &Response) -> Vec<(String, String)> {
 }
 
 impl Gateway {
-    /// A new MESSAGE: check, translate, route, and start the outbound leg.
+    /// A new MESSAGE: check, translate, route, and start the outbound leg
+    /// (or a DNS resolution that will start it).
     pub(super) fn relay(
         &mut self,
         now: Instant,
-        remote: std::net::SocketAddr,
+        remote: SocketAddr,
         handle: ServerHandle,
         req: Request,
     ) {
@@ -79,12 +87,13 @@ impl Gateway {
             .any(|v| v.split(',').any(|n| n.trim() == node))
         {
             self.stats.refused_loop += 1;
+            let why = "message looped back through this gateway";
             return self.refuse(
                 now,
                 handle,
                 &req,
                 StatusCode::LOOP_DETECTED,
-                "message looped back through this gateway",
+                why,
                 Vec::new(),
             );
         }
@@ -108,31 +117,10 @@ impl Gateway {
         if let Err(refusal) = checked {
             self.stats.refused_policy += 1;
             tracing::info!(peer = %remote, reason = %refusal, "policy refusal");
-            return self.refuse(
-                now,
-                handle,
-                &req,
-                StatusCode::from(&refusal),
-                &refusal.to_string(),
-                Vec::new(),
-            );
+            let status = StatusCode::from(&refusal);
+            return self.refuse(now, handle, &req, status, &refusal.to_string(), Vec::new());
         }
-        let dest_domain = msg.destination.domain().to_string();
-        let Some(route) = self.config.router.lookup(&dest_domain).cloned() else {
-            self.stats.refused_no_route += 1;
-            let why = if self
-                .config
-                .local_domains
-                .iter()
-                .any(|d| d.matches(&dest_domain))
-            {
-                format!("{dest_domain} is local but no route delivers to its users")
-            } else {
-                format!("no route to {dest_domain}")
-            };
-            return self.refuse(now, handle, &req, StatusCode::NOT_FOUND, &why, Vec::new());
-        };
-        if self.pending.len() >= self.config.max_pending_relays {
+        if self.pending_relays() >= self.config.max_pending_relays {
             self.stats.refused_overload += 1;
             let hdrs = vec![("Retry-After".to_string(), RETRY_AFTER_SECS.to_string())];
             return self.refuse(
@@ -144,7 +132,162 @@ impl Gateway {
                 hdrs,
             );
         }
-        let hop = route.next_hop;
+        let to_tag = self.random_hex(10);
+        let relay = Relay {
+            server: handle,
+            request: req,
+            to_tag,
+            msg,
+            hints,
+            started: now,
+        };
+        let dest_domain = relay.msg.destination.domain().to_string();
+
+        // 1. Static routes.
+        if let Some(route) = self.config.router.lookup(&dest_domain) {
+            let hop = route.next_hop;
+            self.stats.routed_static += 1;
+            return self.start_leg(now, relay, hop, None);
+        }
+        // 2. Local domains: nothing delivers to local users yet.
+        if self
+            .config
+            .local_domains
+            .iter()
+            .any(|d| d.matches(&dest_domain))
+        {
+            self.stats.refused_no_route += 1;
+            let why = format!("{dest_domain} is local but no route delivers to its users");
+            return self.refuse_relay(now, relay, StatusCode::NOT_FOUND, &why, Vec::new());
+        }
+        // 3. DNS discovery.
+        if self.config.dns_enabled {
+            return self.start_resolution(now, relay);
+        }
+        // 4. Default route.
+        self.use_default_route(now, relay, format!("no route to {dest_domain}"));
+    }
+
+    fn use_default_route(&mut self, now: Instant, relay: Relay, why_not: String) {
+        match self.config.default_route {
+            Some(hop) => {
+                self.stats.routed_default += 1;
+                self.start_leg(now, relay, hop, None);
+            }
+            None => {
+                self.stats.refused_no_route += 1;
+                self.refuse_relay(now, relay, StatusCode::NOT_FOUND, &why_not, Vec::new());
+            }
+        }
+    }
+
+    /// The DNS target for a Request-URI: RFC 3861 for `im:`, RFC 3263 for
+    /// `sip:`. The Request-URI stays the AoR on the new leg (C16).
+    fn dns_target(req: &Request) -> Result<Target, RouteError> {
+        let uri = req.uri();
+        match uri.scheme() {
+            "im" => Target::service(Service::Im, uri.host()),
+            "pres" => Target::service(Service::Pres, uri.host()),
+            scheme => {
+                let transport = uri
+                    .param("transport")
+                    .flatten()
+                    .and_then(SipTransport::from_param);
+                Target::sip(uri.host(), uri.port(), transport, scheme == "sips")
+            }
+        }
+    }
+
+    fn start_resolution(&mut self, now: Instant, relay: Relay) {
+        let target = match Gateway::dns_target(&relay.request) {
+            Ok(t) => t,
+            Err(e) => return self.route_failed(now, relay, &e),
+        };
+        let id = self.next_resolution;
+        self.next_resolution += 1;
+        self.stats.dns_resolutions += 1;
+        let rng = StdRng::from_rng(&mut self.rng);
+        let resolution = Resolution::new(id, target, &self.config.resolution, rng);
+        self.resolving.insert(id, Resolving { relay, resolution });
+        self.advance_resolution(now, id);
+    }
+
+    /// Emits the resolution's queries and acts on its result when done.
+    pub(super) fn advance_resolution(&mut self, now: Instant, id: u64) {
+        let Some(r) = self.resolving.get_mut(&id) else {
+            return;
+        };
+        while let Some(q) = r.resolution.poll_query(now, &mut self.dns_cache) {
+            self.stats.dns_queries += 1;
+            self.out.push_back(Output::Resolve(q));
+        }
+        let Some(result) = r.resolution.poll_result() else {
+            return;
+        };
+        let Some(Resolving { relay, .. }) = self.resolving.remove(&id) else {
+            return;
+        };
+        match result {
+            Ok(plan) if plan.binding() == Binding::Xmpp && !self.config.xmpp_available => {
+                self.stats.refused_no_route += 1;
+                let why = format!(
+                    "{} is served only by XMPP (_im._xmpp SRV) and this gateway has no XMPP binding configured",
+                    plan.domain()
+                );
+                self.refuse_relay(now, relay, StatusCode::BAD_GATEWAY, &why, Vec::new());
+            }
+            Ok(plan) => {
+                self.stats.routed_dns += 1;
+                self.try_next_candidate(now, relay, plan);
+            }
+            Err(e)
+                if matches!(
+                    e,
+                    RouteError::NotFound { .. } | RouteError::NoRecords { .. }
+                ) =>
+            {
+                self.stats.dns_failures += 1;
+                let why = e.to_string();
+                self.use_default_route(now, relay, why);
+            }
+            Err(e) => {
+                self.stats.dns_failures += 1;
+                self.route_failed(now, relay, &e);
+            }
+        }
+    }
+
+    /// Starts a leg to the plan's next usable candidate, or answers with
+    /// the plan's exhaustion error.
+    fn try_next_candidate(&mut self, now: Instant, relay: Relay, mut plan: Plan) {
+        while let Some(c) = plan.next_candidate() {
+            let transport = match c.transport {
+                Some(SipTransport::Udp) => Transport::Udp,
+                Some(SipTransport::Tcp) => Transport::Tcp,
+                // TLS is not available yet; XMPP candidates never reach here.
+                Some(SipTransport::Tls) | None => continue,
+            };
+            let hop = NextHop {
+                addr: c.addr,
+                transport,
+            };
+            return self.start_leg(now, relay, hop, Some(plan));
+        }
+        let e = plan.exhausted();
+        self.route_failed(now, relay, &e);
+    }
+
+    fn route_failed(&mut self, now: Instant, relay: Relay, e: &RouteError) {
+        let status = StatusCode::from(e);
+        let mut hdrs = Vec::new();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            hdrs.push(("Retry-After".to_string(), RETRY_AFTER_SECS.to_string()));
+        }
+        self.refuse_relay(now, relay, status, &e.to_string(), hdrs);
+    }
+
+    /// Starts the outbound leg of `relay` towards `hop`.
+    fn start_leg(&mut self, now: Instant, relay: Relay, hop: NextHop, plan: Option<Plan>) {
         let ids = LegIds {
             branch: format!("z9hG4bK{}", self.random_hex(10)),
             from_tag: self.random_hex(8),
@@ -155,12 +298,13 @@ impl Gateway {
             port: self.port_for(hop.transport),
             transport: hop.transport,
         };
-        let mut markers: Vec<(String, String)> = req
+        let mut markers: Vec<(String, String)> = relay
+            .request
             .header_all(LOOP_HEADER)
             .map(|v| (LOOP_HEADER.to_string(), v.to_string()))
             .collect();
-        markers.push((LOOP_HEADER.to_string(), node));
-        let out = cpim_to_request(&msg, Some(&hints), &local, &ids, &markers);
+        markers.push((LOOP_HEADER.to_string(), self.config.node_id.clone()));
+        let out = cpim_to_request(&relay.msg, Some(&relay.hints), &local, &ids, &markers);
         let mut buf = Vec::with_capacity(out.body.len() + 512);
         out.encode(&mut buf);
         let key = ClientKey::new(&ids.branch, &Method::Message);
@@ -170,25 +314,20 @@ impl Gateway {
         {
             Ok(client) => {
                 self.stats.messages_relayed += 1;
-                let to_tag = self.random_hex(10);
                 self.pending.insert(
                     client,
                     Pending {
-                        server: handle,
-                        request: req,
-                        to_tag,
-                        trans_id: msg.trans_id,
+                        relay,
                         next_hop: hop,
-                        started: now,
+                        plan,
                     },
                 );
             }
             Err(e) => {
                 tracing::warn!(error = %e, "could not start client transaction");
-                self.refuse(
+                self.refuse_relay(
                     now,
-                    handle,
-                    &req,
+                    relay,
                     StatusCode::SERVER_INTERNAL_ERROR,
                     "internal error",
                     Vec::new(),
@@ -197,65 +336,59 @@ impl Gateway {
         }
     }
 
-    /// Answers the inbound leg of a finished relay.
-    pub(super) fn finish_relay(
-        &mut self,
-        now: Instant,
-        client: crate::sip::transaction::ClientHandle,
-        outcome: Outcome,
-    ) {
+    /// Answers the inbound leg of a finished outbound leg, or fails over to
+    /// the next DNS candidate (RFC 3263 §4.3: connect failure, 503 or
+    /// transaction timeout).
+    pub(super) fn finish_relay(&mut self, now: Instant, client: ClientHandle, outcome: Outcome) {
         let Some(p) = self.pending.remove(&client) else {
             return;
         };
         let carried = self.final_headers.remove(&client).unwrap_or_default();
+        let retryable = match outcome {
+            Outcome::Status(s) => s == StatusCode::SERVICE_UNAVAILABLE,
+            Outcome::Timeout | Outcome::TransportError => true,
+        };
+        if retryable && let Some(plan) = p.plan.filter(|plan| !plan.is_exhausted()) {
+            self.stats.failovers += 1;
+            tracing::debug!(failed = %p.next_hop.addr, "failing over to the next DNS candidate");
+            return self.try_next_candidate(now, p.relay, plan);
+        }
+        let trans_id = p.relay.msg.trans_id.clone();
         let (response, downstream, extra) = match outcome {
-            Outcome::Status(s) => (
-                cpim_response(p.trans_id.clone(), s),
-                Some(s.as_u16()),
-                carried,
-            ),
+            Outcome::Status(s) => (cpim_response(trans_id, s), Some(s.as_u16()), carried),
             Outcome::Timeout => {
                 self.stats.messages_timeout += 1;
                 let w = self.warning("next hop did not answer (timer F)");
-                (
-                    cpim_timeout(p.trans_id.clone()),
-                    None,
-                    vec![("Warning".into(), w)],
-                )
+                (cpim_timeout(trans_id), None, vec![("Warning".into(), w)])
             }
             Outcome::TransportError => {
                 self.stats.messages_transport_error += 1;
+                self.stats.messages_failure += 1;
                 let w = self.warning("next hop unreachable");
                 let hdrs = vec![
                     ("Retry-After".into(), RETRY_AFTER_SECS.to_string()),
                     ("Warning".into(), w),
                 ];
-                let resp = crate::cpim::Response {
-                    trans_id: p.trans_id.clone(),
-                    status: crate::cpim::Status::Failure,
-                    detail: Some(crate::cpim::NativeDetail::Sip(503)),
-                };
-                // Our own 503 (not a relayed one): bypass the relay table.
-                self.answer(now, &p, StatusCode::SERVICE_UNAVAILABLE, hdrs, None);
-                self.count_outcome(resp.status);
+                // Our own 503 (not a relayed one): bypasses the relay table.
+                self.answer(now, &p.relay, StatusCode::SERVICE_UNAVAILABLE, hdrs, None);
                 return;
             }
         };
         let status = self.table.sip_status(&response);
         self.count_outcome(response.status);
-        self.answer(now, &p, status, extra, downstream);
+        self.answer(now, &p.relay, status, extra, downstream);
     }
 
     fn answer(
         &mut self,
         now: Instant,
-        p: &Pending,
+        r: &Relay,
         status: StatusCode,
         extra: Vec<(String, String)>,
         downstream: Option<u16>,
     ) {
-        self.respond_with_tag(now, p.server, &p.request, status, &p.to_tag, extra);
-        let elapsed = now.saturating_duration_since(p.started);
+        self.respond_with_tag(now, r.server, &r.request, status, &r.to_tag, extra);
+        let elapsed = now.saturating_duration_since(r.started);
         self.out
             .push_back(Output::Event(GatewayEvent::RelayFinished {
                 downstream,
@@ -270,6 +403,30 @@ impl Gateway {
             crate::cpim::Status::Indeterminate => self.stats.messages_indeterminate += 1,
             crate::cpim::Status::Failure => self.stats.messages_failure += 1,
         }
+    }
+
+    /// Refuses an accepted relay before any leg answered.
+    fn refuse_relay(
+        &mut self,
+        now: Instant,
+        relay: Relay,
+        status: StatusCode,
+        reason: &str,
+        mut extra: Vec<(String, String)>,
+    ) {
+        extra.push(("Warning".into(), self.warning(reason)));
+        self.respond_with_tag(
+            now,
+            relay.server,
+            &relay.request,
+            status,
+            &relay.to_tag,
+            extra,
+        );
+        self.out.push_back(Output::Event(GatewayEvent::Refused {
+            status: status.as_u16(),
+            reason: reason.to_string(),
+        }));
     }
 
     fn refuse(

@@ -49,4 +49,18 @@ pub struct GatewayStats {
     pub refused_extension: u64,
     /// MESSAGEs refused before relay: pending relay table full (503).
     pub refused_overload: u64,
+    /// Relays routed by a static `[[route]]`.
+    pub routed_static: u64,
+    /// Relays routed by a DNS plan.
+    pub routed_dns: u64,
+    /// Relays routed by the default route.
+    pub routed_default: u64,
+    /// DNS resolutions started.
+    pub dns_resolutions: u64,
+    /// DNS queries emitted (cache misses).
+    pub dns_queries: u64,
+    /// DNS resolutions that ended in an error.
+    pub dns_failures: u64,
+    /// Outbound legs retried on the next DNS candidate.
+    pub failovers: u64,
 }

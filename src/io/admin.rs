@@ -53,7 +53,7 @@ pub(crate) async fn serve(listener: TcpListener, stats: watch::Receiver<GatewayS
 
 /// Renders the counters. Names follow Prometheus conventions.
 pub(crate) fn render(s: &GatewayStats) -> String {
-    let rows: [(&str, &str, u64); 22] = [
+    let rows: [(&str, &str, u64); 29] = [
         (
             "sip_requests_received_total",
             "SIP requests parsed",
@@ -158,6 +158,41 @@ pub(crate) fn render(s: &GatewayStats) -> String {
             "refused_extension_total",
             "MESSAGEs refused with 420",
             s.refused_extension,
+        ),
+        (
+            "routed_static_total",
+            "relays routed by a static route",
+            s.routed_static,
+        ),
+        (
+            "routed_dns_total",
+            "relays routed by DNS discovery",
+            s.routed_dns,
+        ),
+        (
+            "routed_default_total",
+            "relays routed by the default route",
+            s.routed_default,
+        ),
+        (
+            "dns_resolutions_total",
+            "DNS resolutions started",
+            s.dns_resolutions,
+        ),
+        (
+            "dns_queries_total",
+            "DNS queries sent (cache misses)",
+            s.dns_queries,
+        ),
+        (
+            "dns_failures_total",
+            "DNS resolutions that ended in an error",
+            s.dns_failures,
+        ),
+        (
+            "failovers_total",
+            "outbound legs retried on the next DNS candidate",
+            s.failovers,
         ),
         (
             "refused_overload_total",

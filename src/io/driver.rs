@@ -12,6 +12,8 @@ use tokio::sync::{Semaphore, mpsc, watch};
 
 use crate::gateway::{Gateway, GatewayEvent, GatewayStats, Output};
 use crate::io::clock;
+use crate::io::dns::DnsClient;
+use crate::route::{Answer, Query, QueryId};
 use crate::sip::{Limits, Transmit, Transport};
 
 /// What the socket tasks tell the loop.
@@ -32,6 +34,8 @@ pub(crate) enum IoEvent {
     TcpClosed { remote: SocketAddr },
     /// An outbound TCP connect failed.
     ConnectFailed { dst: SocketAddr },
+    /// A DNS lookup finished.
+    Resolved { query: QueryId, answer: Answer },
 }
 
 /// Bound on inputs handled before outputs are flushed.
@@ -46,6 +50,9 @@ pub(crate) struct Driver {
     pub(crate) limits: Limits,
     pub(crate) tcp_slots: Arc<Semaphore>,
     pub(crate) stats_tx: watch::Sender<GatewayStats>,
+    /// The DNS client; `None` when `[dns] enabled = false` (queries are then
+    /// answered with a failure at once, which the core never asks for).
+    pub(crate) dns: Option<Arc<DnsClient>>,
 }
 
 impl Driver {
@@ -114,6 +121,9 @@ impl Driver {
                 self.gateway
                     .handle_transport_error(clock::now(), dst, Transport::Tcp);
             }
+            IoEvent::Resolved { query, answer } => {
+                self.gateway.handle_resolved(clock::now(), query, answer);
+            }
         }
     }
 
@@ -122,6 +132,7 @@ impl Driver {
         loop {
             match self.gateway.poll_output() {
                 Some(Output::SendSip(t)) => self.send(t).await,
+                Some(Output::Resolve(q)) => self.resolve(q),
                 Some(Output::Event(e)) => log_event(&e),
                 Some(Output::Timeout(t)) => return Some(t),
                 None => return None,
@@ -168,6 +179,31 @@ impl Driver {
                     self.gateway
                         .handle_transport_error(clock::now(), t.dst, Transport::Tcp);
                 }
+            }
+        }
+    }
+
+    /// Runs a lookup in its own task; the answer comes back as an event.
+    /// `DnsClient::lookup` is bounded, so every query is answered.
+    fn resolve(&mut self, query: Query) {
+        let events = self.events_tx.clone();
+        match self.dns.clone() {
+            Some(dns) => {
+                tokio::spawn(async move {
+                    let answer = dns.lookup(&query).await;
+                    let _ = events
+                        .send(IoEvent::Resolved {
+                            query: query.id,
+                            answer,
+                        })
+                        .await;
+                });
+            }
+            None => {
+                let _ = events.try_send(IoEvent::Resolved {
+                    query: query.id,
+                    answer: Answer::Failure,
+                });
             }
         }
     }

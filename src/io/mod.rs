@@ -4,7 +4,9 @@
 
 mod admin;
 mod clock;
+pub(crate) mod dns;
 mod driver;
+pub mod resolve;
 mod tcp;
 
 use std::collections::HashMap;
@@ -49,6 +51,11 @@ pub fn gateway_config(config: &Config) -> GatewayConfig {
             .iter()
             .map(|l| (l.transport, l.addr.port()))
             .collect(),
+        dns_enabled: config.dns.enabled,
+        resolution: config.dns.resolution.clone(),
+        dns_cache: config.dns.cache.clone(),
+        default_route: config.gateway.default_route,
+        xmpp_available: false,
     }
 }
 
@@ -92,6 +99,14 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     tracing::info!(addr = %config.admin.listen, "admin endpoint on /metrics and /healthz");
     tokio::spawn(admin::serve(admin, stats_rx));
 
+    let dns = if config.dns.enabled {
+        let client = dns::DnsClient::new(&config.dns).context(
+            "dns: cannot build the resolver (set [dns] nameservers, or enabled = false to use static routes only)",
+        )?;
+        Some(Arc::new(client))
+    } else {
+        None
+    };
     let gw = gateway_config(&config);
     tracing::info!(node_id = %gw.node_id, routes = config.routes.len(), "gateway started");
     let driver = driver::Driver {
@@ -103,6 +118,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         limits,
         tcp_slots,
         stats_tx,
+        dns,
     };
     driver.run(shutdown).await;
     Ok(())

@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use crate::cpim::{NativeDetail, Response, Status, TransId};
 use crate::gateway::policy::Refusal;
+use crate::route::{FailureClass, RouteError};
 use crate::sip::StatusCode;
 use crate::translate::TranslateError;
 
@@ -190,6 +191,22 @@ impl From<&TranslateError> for StatusCode {
             TranslateError::NoUser(_) => StatusCode::NOT_FOUND,
             TranslateError::MissingContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             TranslateError::BadAddress { .. } => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+/// RFC 3861 / RFC 3263 routing failures (issue 4 "operations mapping";
+/// RFC 7247 §7): NXDOMAIN or nothing published → 404; service not offered
+/// (`.` target) → 404; DNS timeout → 408; every target failed → 503 (the
+/// gateway adds Retry-After); a destination the gateway cannot route at all
+/// (bad host, transport not enabled, no binding) → 502.
+impl From<&RouteError> for StatusCode {
+    fn from(e: &RouteError) -> StatusCode {
+        match e.class() {
+            FailureClass::NotFound | FailureClass::NotOffered => StatusCode::NOT_FOUND,
+            FailureClass::Timeout => StatusCode::REQUEST_TIMEOUT,
+            FailureClass::Unreachable => StatusCode::SERVICE_UNAVAILABLE,
+            FailureClass::Local => StatusCode::BAD_GATEWAY,
         }
     }
 }

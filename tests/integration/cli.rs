@@ -96,6 +96,7 @@ fn missing_file_is_a_config_error() {
 #[test]
 fn run_without_config_serves_on_loopback_with_embedded_defaults() {
     // The embedded default listens on 127.0.0.1:5060 (udp+tcp) and admin 9464.
+    let _guard = lock_5060();
     let mut child = bin()
         .arg("run")
         .env_remove("CPIM_GATEWAY_CONFIG")

@@ -6,7 +6,9 @@
 mod common;
 
 mod cli;
+mod dns_routing;
 mod refusals;
 mod relay_sipp;
+mod resolve_cli;
 mod smime;
 mod transactions;

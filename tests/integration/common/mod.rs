@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+pub mod dnsmasq;
+
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -13,6 +15,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
+
+/// Tests that need 127.0.0.1:5060 itself (the embedded default config, the
+/// RFC 3263 default port) take this lock so they never overlap.
+pub static PORT_5060: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Takes [`PORT_5060`], surviving a poisoned lock from a failed test.
+pub fn lock_5060() -> std::sync::MutexGuard<'static, ()> {
+    PORT_5060.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// Where the repo's sipp scenarios live.
 pub fn sipp_dir() -> PathBuf {
@@ -84,6 +95,13 @@ impl Gateway {
              [[peer]]\nname = \"loopback-sip-test\"\naddresses = [\"127.0.0.1\"]\ndomains = [\"sip.test\"]\n\n{extra}\n",
             dir.join("state").display()
         );
+        // DNS stays off unless the test brings its own dnsmasq, so no query
+        // ever leaves loopback.
+        let config = if extra.contains("[dns]") {
+            config
+        } else {
+            format!("{config}\n[dns]\nenabled = false\n")
+        };
         let cfg_path = dir.join("gateway.toml");
         std::fs::write(&cfg_path, config).expect("write config");
         let log = std::fs::File::create(dir.join("gateway.log")).expect("log file");
@@ -381,6 +399,18 @@ impl UdpPeer {
             }
         }
         out
+    }
+
+    /// The next response (as text) within `timeout`, skipping requests.
+    pub fn recv_response(&self, timeout: Duration) -> Option<String> {
+        let end = Instant::now() + timeout;
+        while let Some(left) = end.checked_duration_since(Instant::now()) {
+            let (b, _) = self.recv(left)?;
+            if b.starts_with(b"SIP/2.0 ") {
+                return Some(String::from_utf8_lossy(&b).to_string());
+            }
+        }
+        None
     }
 
     /// The next response's status code within `timeout`, skipping requests.
