@@ -18,6 +18,8 @@ pub(crate) struct FileConfig {
     pub(crate) routes: Vec<RouteEntry>,
     #[serde(default, rename = "peer")]
     pub(crate) peers: Vec<PeerEntry>,
+    #[serde(default, rename = "domain_policy")]
+    pub(crate) domain_policies: Vec<DomainPolicyEntry>,
     #[serde(default)]
     pub(crate) policy: PolicySection,
     #[serde(default)]
@@ -86,6 +88,16 @@ pub(crate) struct PeerEntry {
     pub(crate) name: String,
     pub(crate) addresses: Vec<Spanned<String>>,
     pub(crate) domains: Vec<Spanned<String>>,
+}
+
+/// `[[domain_policy]]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DomainPolicyEntry {
+    pub(crate) domain: Spanned<String>,
+    pub(crate) action: Spanned<String>,
+    pub(crate) rate: Option<Spanned<f64>>,
+    pub(crate) burst: Option<Spanned<f64>>,
 }
 
 /// `[policy]`

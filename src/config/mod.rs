@@ -24,6 +24,7 @@
 //! | `dns.negative_ttl_s` / `max_ttl_s` / `cache_size` | 60 / 3600 / 4096 |
 //! | `dns.preference` | `["sip", "xmpp"]` (RFC 3861 label order) |
 //! | `policy.unknown_peer` | `"reject"` |
+//! | `[[domain_policy]]` | none: every domain allowed |
 //! | `admin.listen` | `127.0.0.1:9464` |
 //! | `log.format` / `log.level` | `"text"` / `"info"` |
 
@@ -37,7 +38,7 @@ use std::time::Duration;
 
 use toml::Spanned;
 
-use crate::gateway::policy::{IpNet, Peer, PolicyConfig, UnknownPeer};
+use crate::gateway::policy::{DomainAction, DomainRule, IpNet, Peer, PolicyConfig, UnknownPeer};
 use crate::route::{DomainPattern, NextHop, StaticRoute};
 use crate::sip::transaction::TransactionConfig;
 use crate::sip::{Limits, SipUri, StatusCode, Transport};
@@ -370,10 +371,67 @@ impl Validator<'_> {
         for d in f.policy.deny_destinations.iter().flatten() {
             deny.push(self.pattern(d, "policy.deny_destinations")?);
         }
+        let mut domain_rules = Vec::new();
+        for r in &f.domain_policies {
+            let domain = self.pattern(&r.domain, "domain_policy.domain")?;
+            let action = match (r.action.get_ref().as_str(), &r.rate, &r.burst) {
+                ("allow", None, None) => DomainAction::Allow,
+                ("deny", None, None) => DomainAction::Deny,
+                ("allow" | "deny", Some(x), _) | ("allow" | "deny", None, Some(x)) => {
+                    return Err(self.err(
+                        x.span(),
+                        "domain_policy",
+                        "rate and burst only go with action = \"rate-limit\"",
+                    ));
+                }
+                ("rate-limit", Some(rate), burst) => {
+                    let per_second = *rate.get_ref();
+                    if !(per_second > 0.0 && per_second <= 1.0e6) {
+                        return Err(self.err(
+                            rate.span(),
+                            "domain_policy.rate",
+                            "must be > 0 and ≤ 1000000 per second",
+                        ));
+                    }
+                    let burst_v = burst
+                        .as_ref()
+                        .map(|b| *b.get_ref())
+                        .unwrap_or(per_second.max(1.0));
+                    if !(1.0..=1.0e6).contains(&burst_v) {
+                        let span = burst.as_ref().map(|b| b.span()).unwrap_or(rate.span());
+                        return Err(self.err(
+                            span,
+                            "domain_policy.burst",
+                            "must be between 1 and 1000000",
+                        ));
+                    }
+                    DomainAction::RateLimit {
+                        per_second,
+                        burst: burst_v,
+                    }
+                }
+                ("rate-limit", None, _) => {
+                    return Err(self.err(
+                        r.action.span(),
+                        "domain_policy.rate",
+                        "action = \"rate-limit\" needs rate",
+                    ));
+                }
+                _ => {
+                    return Err(self.err(
+                        r.action.span(),
+                        "domain_policy.action",
+                        "expected \"allow\", \"deny\" or \"rate-limit\"",
+                    ));
+                }
+            };
+            domain_rules.push(DomainRule { domain, action });
+        }
         let policy = PolicyConfig {
             peers,
             unknown_peer,
             deny_destinations: deny,
+            domain_rules,
         };
         let admin = AdminSettings {
             listen: match &f.admin.listen {

@@ -254,3 +254,54 @@ fn dns_section_and_default_route() {
         assert!(e.to_string().contains(key), "{src:?}: {e}");
     }
 }
+
+#[test]
+fn domain_policy_rules() {
+    use crate::gateway::policy::DomainAction;
+    let c = Config::parse(
+        "[[domain_policy]]\ndomain = \"partner.test\"\naction = \"rate-limit\"\nrate = 10.0\nburst = 20.0\n\n\
+         [[domain_policy]]\ndomain = \"*.spam.test\"\naction = \"deny\"\n",
+        "p.toml",
+    )
+    .unwrap();
+    assert_eq!(c.policy.domain_rules.len(), 2);
+    assert_eq!(
+        c.policy.domain_rules[0].action,
+        DomainAction::RateLimit {
+            per_second: 10.0,
+            burst: 20.0
+        }
+    );
+    assert_eq!(c.policy.domain_rules[1].action, DomainAction::Deny);
+    for (src, line, key) in [
+        (
+            "[[domain_policy]]\ndomain = \"a.test\"\naction = \"maybe\"\n",
+            3,
+            "domain_policy.action",
+        ),
+        (
+            "[[domain_policy]]\ndomain = \"a.test\"\naction = \"rate-limit\"\n",
+            3,
+            "domain_policy.rate",
+        ),
+        (
+            "[[domain_policy]]\ndomain = \"a.test\"\naction = \"rate-limit\"\nrate = -1.0\n",
+            4,
+            "domain_policy.rate",
+        ),
+        (
+            "[[domain_policy]]\ndomain = \"a.test\"\naction = \"deny\"\nrate = 1.0\n",
+            4,
+            "domain_policy",
+        ),
+        (
+            "[[domain_policy]]\ndomain = \"a b\"\naction = \"deny\"\n",
+            2,
+            "domain_policy.domain",
+        ),
+    ] {
+        let e = err(src);
+        assert_eq!(e.line(), line, "{src:?}: {e}");
+        assert!(e.to_string().contains(key), "{src:?}: {e}");
+    }
+}

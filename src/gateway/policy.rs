@@ -1,11 +1,14 @@
 //! Federation policy (one engine for every binding): which peer may assert
-//! which source domains, and which destination domains are refused.
+//! which source domains, which destination domains are refused, and the
+//! per-domain rules (allow, deny, or allow with a rate limit) applied to the
+//! source and destination domain of every CPIM operation.
 //!
 //! A peer is identified by its network address for now (a later issue adds
 //! mutual-TLS identities). The decision is pure; the gateway counts refusals
 //! and answers them (403 on SIP).
 
 use std::net::IpAddr;
+use std::time::Instant;
 
 use crate::route::DomainPattern;
 
@@ -104,6 +107,43 @@ pub struct PolicyConfig {
     pub unknown_peer: UnknownPeer,
     /// Destination domains that are never served.
     pub deny_destinations: Vec<DomainPattern>,
+    /// Per-domain rules; the most specific matching pattern wins, and a
+    /// domain no rule matches is allowed.
+    pub domain_rules: Vec<DomainRule>,
+}
+
+/// What a per-domain rule does.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum DomainAction {
+    /// Allow without limit.
+    Allow,
+    /// Refuse (403).
+    Deny,
+    /// Allow up to `per_second` operations per second on average, with
+    /// bursts of up to `burst`; the excess gets 503 with Retry-After.
+    RateLimit {
+        /// Sustained rate.
+        per_second: f64,
+        /// Bucket size.
+        burst: f64,
+    },
+}
+
+/// One `[[domain_policy]]` rule. A rate limit is one token bucket per rule,
+/// shared by every domain the pattern matches.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DomainRule {
+    /// Which domains.
+    pub domain: DomainPattern,
+    /// What to do.
+    pub action: DomainAction,
+}
+
+/// A token bucket, refilled from `now` passed in.
+#[derive(Clone, Copy, Debug)]
+struct Bucket {
+    tokens: f64,
+    last: Option<Instant>,
 }
 
 impl Default for PolicyConfig {
@@ -123,6 +163,7 @@ impl Default for PolicyConfig {
             }],
             unknown_peer: UnknownPeer::Reject,
             deny_destinations: Vec::new(),
+            domain_rules: Vec::new(),
         }
     }
 }
@@ -145,18 +186,89 @@ pub enum Refusal {
     /// The destination domain is denied by policy.
     #[error("destination domain {0} is denied by policy")]
     Destination(String),
+    /// A `[[domain_policy]]` rule denies the domain.
+    #[error("domain {0} is denied by policy")]
+    DomainDenied(String),
+    /// A `[[domain_policy]]` rate limit is exhausted.
+    #[error("rate limit for domain {domain} exceeded; retry after {retry_after_secs} s")]
+    RateLimited {
+        /// The domain.
+        domain: String,
+        /// Seconds until a token is available.
+        retry_after_secs: u32,
+    },
 }
 
 /// The policy engine.
 #[derive(Clone, Debug)]
 pub struct Policy {
     config: PolicyConfig,
+    /// One bucket per rule (used only by rate-limit rules).
+    buckets: Vec<Bucket>,
 }
 
 impl Policy {
     /// Builds the engine.
     pub fn new(config: PolicyConfig) -> Policy {
-        Policy { config }
+        let buckets = config
+            .domain_rules
+            .iter()
+            .map(|r| match r.action {
+                DomainAction::RateLimit { burst, .. } => Bucket {
+                    tokens: burst,
+                    last: None,
+                },
+                DomainAction::Allow | DomainAction::Deny => Bucket {
+                    tokens: 0.0,
+                    last: None,
+                },
+            })
+            .collect();
+        Policy { config, buckets }
+    }
+
+    /// Applies the per-domain rules to one domain of an operation (its
+    /// source or its destination). A rate-limited rule consumes a token.
+    pub fn check_domain(&mut self, now: Instant, domain: &str) -> Result<(), Refusal> {
+        let mut best: Option<(usize, (u8, usize))> = None;
+        for (i, r) in self.config.domain_rules.iter().enumerate() {
+            if r.domain.matches(domain) {
+                let spec = r.domain.specificity();
+                if best.is_none_or(|(_, b)| spec > b) {
+                    best = Some((i, spec));
+                }
+            }
+        }
+        let Some((i, _)) = best else { return Ok(()) };
+        let (Some(rule), Some(bucket)) = (self.config.domain_rules.get(i), self.buckets.get_mut(i))
+        else {
+            return Ok(());
+        };
+        match rule.action {
+            DomainAction::Allow => Ok(()),
+            DomainAction::Deny => Err(Refusal::DomainDenied(domain.to_string())),
+            DomainAction::RateLimit { per_second, burst } => {
+                if let Some(last) = bucket.last {
+                    let dt = now.saturating_duration_since(last).as_secs_f64();
+                    bucket.tokens = (bucket.tokens + dt * per_second).min(burst);
+                }
+                bucket.last = Some(now);
+                if bucket.tokens >= 1.0 {
+                    bucket.tokens -= 1.0;
+                    Ok(())
+                } else {
+                    let wait = if per_second > 0.0 {
+                        (1.0 - bucket.tokens) / per_second
+                    } else {
+                        60.0
+                    };
+                    Err(Refusal::RateLimited {
+                        domain: domain.to_string(),
+                        retry_after_secs: wait.ceil().clamp(1.0, 3600.0) as u32,
+                    })
+                }
+            }
+        }
     }
 
     /// Checks that the peer at `remote` may assert `source_domain`.
@@ -237,6 +349,7 @@ mod tests {
             }],
             unknown_peer: UnknownPeer::Reject,
             deny_destinations: vec![DomainPattern::parse("*.bad.test").unwrap()],
+            domain_rules: Vec::new(),
         });
         assert_eq!(
             p.check_source(ip("127.0.0.1"), "sip.test"),
@@ -262,5 +375,78 @@ mod tests {
             p.check_source(ip("192.0.2.1"), "a.test"),
             Err(Refusal::UnknownPeer)
         );
+    }
+
+    fn rules(rules: &[(&str, DomainAction)]) -> Policy {
+        Policy::new(PolicyConfig {
+            domain_rules: rules
+                .iter()
+                .map(|(d, a)| DomainRule {
+                    domain: DomainPattern::parse(d).unwrap(),
+                    action: *a,
+                })
+                .collect(),
+            ..PolicyConfig::default()
+        })
+    }
+
+    #[test]
+    fn domain_rules_allow_deny_and_most_specific_wins() {
+        let mut p = rules(&[
+            ("*.partner.test", DomainAction::Deny),
+            ("ok.partner.test", DomainAction::Allow),
+            ("blocked.test", DomainAction::Deny),
+        ]);
+        #[allow(clippy::disallowed_methods)]
+        let t0 = Instant::now();
+        assert_eq!(
+            p.check_domain(t0, "x.partner.test"),
+            Err(Refusal::DomainDenied("x.partner.test".into()))
+        );
+        assert_eq!(p.check_domain(t0, "ok.partner.test"), Ok(()));
+        assert!(p.check_domain(t0, "blocked.test").is_err());
+        assert_eq!(
+            p.check_domain(t0, "unlisted.test"),
+            Ok(()),
+            "no rule: allowed"
+        );
+    }
+
+    #[test]
+    fn rate_limit_is_a_token_bucket_in_virtual_time() {
+        use std::time::Duration;
+        let mut p = rules(&[(
+            "limited.test",
+            DomainAction::RateLimit {
+                per_second: 2.0,
+                burst: 3.0,
+            },
+        )]);
+        #[allow(clippy::disallowed_methods)]
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            assert_eq!(p.check_domain(t0, "limited.test"), Ok(()), "burst of 3");
+        }
+        assert_eq!(
+            p.check_domain(t0, "limited.test"),
+            Err(Refusal::RateLimited {
+                domain: "limited.test".into(),
+                retry_after_secs: 1
+            })
+        );
+        // 2 per second: after 500 ms one token is back, not two.
+        let t1 = t0 + Duration::from_millis(500);
+        assert_eq!(p.check_domain(t1, "limited.test"), Ok(()));
+        assert!(p.check_domain(t1, "limited.test").is_err());
+        // Long idle refills only up to the burst.
+        let t2 = t1 + Duration::from_secs(60);
+        for _ in 0..3 {
+            assert_eq!(p.check_domain(t2, "limited.test"), Ok(()));
+        }
+        assert!(p.check_domain(t2, "limited.test").is_err());
+        // Other domains are not limited by it.
+        assert_eq!(p.check_domain(t2, "other.test"), Ok(()));
+        // Time going backwards refills nothing and does not panic.
+        assert!(p.check_domain(t0, "limited.test").is_err());
     }
 }

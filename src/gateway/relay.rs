@@ -9,6 +9,7 @@ use std::time::Instant;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
+use crate::gateway::policy::Refusal;
 use crate::gateway::{
     Gateway, GatewayEvent, LOOP_HEADER, Output, Pending, Relay, Resolving, ServerHandle,
 };
@@ -113,12 +114,23 @@ impl Gateway {
             .policy
             .check_source(remote.ip(), msg.source.domain())
             .map(|_| ())
-            .and_then(|()| self.policy.check_destination(msg.destination.domain()));
+            .and_then(|()| self.policy.check_destination(msg.destination.domain()))
+            .and_then(|()| self.policy.check_domain(now, msg.source.domain()))
+            .and_then(|()| self.policy.check_domain(now, msg.destination.domain()));
         if let Err(refusal) = checked {
-            self.stats.refused_policy += 1;
+            let mut hdrs = Vec::new();
+            if let Refusal::RateLimited {
+                retry_after_secs, ..
+            } = &refusal
+            {
+                self.stats.refused_rate_limit += 1;
+                hdrs.push(("Retry-After".to_string(), retry_after_secs.to_string()));
+            } else {
+                self.stats.refused_policy += 1;
+            }
             tracing::info!(peer = %remote, reason = %refusal, "policy refusal");
             let status = StatusCode::from(&refusal);
-            return self.refuse(now, handle, &req, status, &refusal.to_string(), Vec::new());
+            return self.refuse(now, handle, &req, status, &refusal.to_string(), hdrs);
         }
         if self.pending_relays() >= self.config.max_pending_relays {
             self.stats.refused_overload += 1;

@@ -41,6 +41,8 @@ pub struct GatewayStats {
     pub refused_loop: u64,
     /// MESSAGEs refused before relay: policy (403).
     pub refused_policy: u64,
+    /// MESSAGEs refused before relay: a per-domain rate limit (503).
+    pub refused_rate_limit: u64,
     /// MESSAGEs refused before relay: no route (404).
     pub refused_no_route: u64,
     /// MESSAGEs refused before relay: other translation faults.

@@ -39,6 +39,7 @@ fn config() -> GatewayConfig {
             }],
             unknown_peer: UnknownPeer::Reject,
             deny_destinations: vec![DomainPattern::parse("denied.test").unwrap()],
+            domain_rules: Vec::new(),
         },
         transactions: TransactionConfig::default(),
         limits: Limits::default(),
@@ -801,4 +802,55 @@ fn static_route_beats_dns_and_default_route_catches_nxdomain() {
     let out = serve_zone(&mut sim, &[]);
     assert_eq!(out[0].dst, addr("127.0.0.1:5200"));
     assert_eq!(sim.gw.stats().routed_default, 1);
+}
+
+#[test]
+fn domain_policy_denies_with_403_and_rate_limits_with_503_retry_after() {
+    use crate::gateway::policy::{DomainAction, DomainRule};
+    let mut cfg = config();
+    cfg.policy.domain_rules = vec![
+        DomainRule {
+            domain: DomainPattern::parse("example.test").unwrap(),
+            action: DomainAction::RateLimit {
+                per_second: 1.0,
+                burst: 2.0,
+            },
+        },
+        DomainRule {
+            domain: DomainPattern::parse("spam.test").unwrap(),
+            action: DomainAction::Deny,
+        },
+    ];
+    cfg.router = Router::new(vec![StaticRoute {
+        domain: DomainPattern::parse("*").unwrap(),
+        next_hop: NextHop {
+            addr: addr(UAS),
+            transport: Transport::Udp,
+        },
+    }]);
+    let mut sim = Sim::with(cfg);
+    // Two within the burst are relayed; the third is 503 with Retry-After.
+    assert_eq!(sim.input(UAC, text_message("z9hG4bKrl1"))[0].dst, addr(UAS));
+    assert_eq!(sim.input(UAC, text_message("z9hG4bKrl2"))[0].dst, addr(UAS));
+    let resp = parse_resp(&sim.input(UAC, text_message("z9hG4bKrl3"))[0]);
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(resp.header("Retry-After"), Some("1"));
+    assert_eq!(sim.gw.stats().refused_rate_limit, 1);
+    // A second later one more is allowed.
+    sim.advance(Duration::from_secs(1));
+    assert_eq!(sim.input(UAC, text_message("z9hG4bKrl4"))[0].dst, addr(UAS));
+    // A denied destination domain is 403.
+    let spam = message(
+        "z9hG4bKrl5",
+        Some(70),
+        "alice@sip.test",
+        "bob@spam.test",
+        "text/plain",
+        b"x",
+    );
+    assert_eq!(
+        parse_resp(&sim.input(UAC, spam)[0]).status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(sim.gw.stats().refused_policy, 1);
 }

@@ -53,7 +53,7 @@ pub(crate) async fn serve(listener: TcpListener, stats: watch::Receiver<GatewayS
 
 /// Renders the counters. Names follow Prometheus conventions.
 pub(crate) fn render(s: &GatewayStats) -> String {
-    let rows: [(&str, &str, u64); 29] = [
+    let rows: [(&str, &str, u64); 30] = [
         (
             "sip_requests_received_total",
             "SIP requests parsed",
@@ -158,6 +158,11 @@ pub(crate) fn render(s: &GatewayStats) -> String {
             "refused_extension_total",
             "MESSAGEs refused with 420",
             s.refused_extension,
+        ),
+        (
+            "refused_rate_limit_total",
+            "MESSAGEs refused by a per-domain rate limit (503)",
+            s.refused_rate_limit,
         ),
         (
             "routed_static_total",

@@ -104,7 +104,7 @@ impl DomainPattern {
 
     /// How specific the pattern is, for longest-match ordering: exact beats
     /// suffix beats `*`, longer beats shorter.
-    fn specificity(&self) -> (u8, usize) {
+    pub(crate) fn specificity(&self) -> (u8, usize) {
         match &self.0 {
             Pattern::Any => (0, 0),
             Pattern::Suffix(s) => (1, s.len()),

@@ -211,9 +211,14 @@ impl From<&RouteError> for StatusCode {
     }
 }
 
+/// Policy refusals: 403, except an exhausted rate limit, which is 503 (the
+/// gateway adds Retry-After): the sender may try again later.
 impl From<&Refusal> for StatusCode {
-    fn from(_: &Refusal) -> StatusCode {
-        StatusCode::FORBIDDEN
+    fn from(r: &Refusal) -> StatusCode {
+        match r {
+            Refusal::RateLimited { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::FORBIDDEN,
+        }
     }
 }
 

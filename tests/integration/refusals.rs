@@ -225,3 +225,56 @@ fn tcp_body_over_limit_gets_413_and_missing_content_length_gets_400() {
     let reply = tcp_exchange(&gw, no_cl.as_bytes());
     assert!(reply.starts_with("SIP/2.0 400"), "got {reply:?}");
 }
+
+#[test]
+fn domain_policy_rate_limit_and_deny_over_the_wire() {
+    // Destinations route to a silent hop: accepted relays stay pending, so
+    // the only answers within the window are refusals.
+    let silent = UdpPeer::bind();
+    let gw = Gateway::start(
+        "domain-policy",
+        "",
+        &format!(
+            "[[route]]\ndomain = \"*\"\nvia = \"sip:{}\"\n\n\
+             [[domain_policy]]\ndomain = \"example.test\"\naction = \"rate-limit\"\nrate = 0.5\nburst = 2.0\n\n\
+             [[domain_policy]]\ndomain = \"spam.test\"\naction = \"deny\"\n",
+            silent.addr()
+        ),
+    );
+    let uac = UdpPeer::bind();
+    let ct = ("Content-Type", "text/plain");
+    for n in 0..3 {
+        let req = request(
+            "MESSAGE",
+            "sip:bob@example.test",
+            uac.addr(),
+            &format!("z9hG4bKrate{n}"),
+            &[ct],
+            b"x",
+        );
+        uac.send(&req, gw.addr());
+    }
+    let resp = uac
+        .recv_response(Duration::from_secs(3))
+        .expect("the third is refused");
+    assert!(resp.starts_with("SIP/2.0 503"), "{resp}");
+    assert!(resp.contains("Retry-After: 2"), "{resp}");
+    assert!(
+        uac.recv_response(Duration::from_millis(300)).is_none(),
+        "the first two were accepted"
+    );
+    let req = request(
+        "MESSAGE",
+        "sip:bob@spam.test",
+        uac.addr(),
+        "z9hG4bKspam",
+        &[ct],
+        b"x",
+    );
+    uac.send(&req, gw.addr());
+    let resp = uac.recv_response(Duration::from_secs(3)).expect("answer");
+    assert!(resp.starts_with("SIP/2.0 403"), "{resp}");
+    let m = gw.metrics();
+    assert_eq!(m.get("refused_rate_limit_total"), Some(&1));
+    assert_eq!(m.get("messages_relayed_total"), Some(&2));
+}
