@@ -43,7 +43,9 @@ const BATCH: usize = 64;
 
 pub(crate) struct Driver {
     pub(crate) gateway: Gateway,
-    pub(crate) udp: Vec<Arc<UdpSocket>>,
+    /// UDP sockets with their address family (`true` = IPv4), so sends pick
+    /// one without a syscall.
+    pub(crate) udp: Vec<(bool, Arc<UdpSocket>)>,
     pub(crate) events_tx: mpsc::Sender<IoEvent>,
     pub(crate) events_rx: mpsc::Receiver<IoEvent>,
     pub(crate) tcp: HashMap<SocketAddr, mpsc::Sender<Bytes>>,
@@ -209,11 +211,10 @@ impl Driver {
     }
 
     fn udp_for(&self, dst: SocketAddr) -> Option<&Arc<UdpSocket>> {
-        self.udp.iter().find(|s| {
-            s.local_addr()
-                .map(|a| a.is_ipv4() == dst.is_ipv4())
-                .unwrap_or(false)
-        })
+        self.udp
+            .iter()
+            .find(|(v4, _)| *v4 == dst.is_ipv4())
+            .map(|(_, s)| s)
     }
 }
 

@@ -74,7 +74,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
                         .with_context(|| format!("bind udp {}", l.addr))?,
                 );
                 tracing::info!(addr = %l.addr, "listening on udp");
-                udp.push(sock.clone());
+                udp.push((l.addr.is_ipv4(), sock.clone()));
                 let tx = events_tx.clone();
                 tokio::spawn(async move { udp_recv_loop(sock, tx).await });
             }
