@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the real peers and tools the test suite runs against, when they
 # are missing: sipp (Debian package sip-tester), openssl (S/MIME signing and
-# verification), dnsmasq (DNS zones for routing tests), and, for the fuzz
-# smoke run, cargo-fuzz. Idempotent; needs
+# verification), dnsmasq (DNS zones for routing tests), Prosody and
+# slixmpp (XMPP interop), and, for the fuzz smoke run, cargo-fuzz. Package
+# scripts are never allowed to start system daemons (policy-rc.d). Idempotent; needs
 # root (or sudo) only when something is actually missing.
 set -euo pipefail
 
@@ -10,7 +11,11 @@ need_pkgs=()
 command -v sipp >/dev/null 2>&1 || need_pkgs+=(sip-tester)
 command -v openssl >/dev/null 2>&1 || need_pkgs+=(openssl)
 # dnsmasq serves the test zones (SRV/NAPTR/A) on a loopback port per test.
-command -v dnsmasq >/dev/null 2>&1 || need_pkgs+=(dnsmasq-base)
+command -v dnsmasq >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ] || need_pkgs+=(dnsmasq-base)
+# Prosody (XEP-0114 component host) and slixmpp (XMPP test client) for the
+# XMPP interop tests; tests/peers/xmpp_client.py runs on Debian's python3.
+[ -x /usr/bin/prosody ] || need_pkgs+=(prosody)
+/usr/bin/python3 -c 'import slixmpp' >/dev/null 2>&1 || need_pkgs+=(python3-slixmpp)
 # libssl-dev + pkg-config build the openssl dev-dependency used by tests.
 dpkg-query -W -f='${Status}' libssl-dev 2>/dev/null | grep -q "install ok installed" || need_pkgs+=(libssl-dev)
 command -v pkg-config >/dev/null 2>&1 || need_pkgs+=(pkg-config)

@@ -12,3 +12,4 @@ mod relay_sipp;
 mod resolve_cli;
 mod smime;
 mod transactions;
+mod xmpp_peers;

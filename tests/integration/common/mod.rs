@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod dnsmasq;
+pub mod prosody;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
