@@ -6,6 +6,8 @@
 //!
 //! - [`sip`]: SIP message facade, framing, limits, RFC 3261 transactions (sans-IO).
 //! - [`cpim`]: abstract CPIM operations, `im:`/`pres:` URIs, `message/cpim`.
+//! - [`xmpp`]: JIDs, stanza tree/writer, RFC 6120 framing, typed stanzas,
+//!   the XEP-0114 component link (sans-IO). Not wired into the gateway yet.
 //! - [`translate`]: SIP ⇄ CPIM mapping and the status tables from `mappings/`.
 //! - [`route`]: static routes, RFC 3861/3263 DNS resolution (sans-IO), RFC 2782 ordering.
 //! - [`gateway`]: composes the cores: policy, loop protection, correlation.
@@ -21,3 +23,4 @@ pub mod io;
 pub mod route;
 pub mod sip;
 pub mod translate;
+pub mod xmpp;
