@@ -108,7 +108,7 @@ fn benches(c: &mut Criterion) {
                 match o {
                     Output::SendSip(t) => relayed = Some(t.payload),
                     Output::Timeout(_) => break,
-                    Output::Event(_) | Output::Resolve(_) => {}
+                    _ => {}
                 }
             }
             let Some(Ok(Message::Request(fwd))) =

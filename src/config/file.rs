@@ -24,6 +24,7 @@ pub(crate) struct FileConfig {
     pub(crate) policy: PolicySection,
     #[serde(default)]
     pub(crate) dns: DnsSection,
+    pub(crate) xmpp: Option<XmppSection>,
     #[serde(default)]
     pub(crate) admin: AdminSection,
     #[serde(default)]
@@ -106,6 +107,31 @@ pub(crate) struct DomainPolicyEntry {
 pub(crate) struct PolicySection {
     pub(crate) unknown_peer: Option<Spanned<String>>,
     pub(crate) deny_destinations: Option<Vec<Spanned<String>>>,
+}
+
+/// `[xmpp]`: the XEP-0114 component link. The secret is wrapped in a
+/// redacting type as soon as it is validated.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct XmppSection {
+    pub(crate) server: Spanned<String>,
+    pub(crate) component: Spanned<String>,
+    pub(crate) secret: Spanned<String>,
+    pub(crate) ping_interval_s: Option<Spanned<u64>>,
+    pub(crate) ping_timeout_s: Option<Spanned<u64>>,
+    pub(crate) backoff_min_ms: Option<Spanned<u64>>,
+    pub(crate) backoff_max_s: Option<Spanned<u64>>,
+    pub(crate) auth_failure_backoff_s: Option<Spanned<u64>>,
+}
+
+impl std::fmt::Debug for XmppSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("XmppSection")
+            .field("server", &self.server)
+            .field("component", &self.component)
+            .field("secret", &"<redacted>")
+            .finish_non_exhaustive()
+    }
 }
 
 /// `[admin]`

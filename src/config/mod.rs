@@ -23,6 +23,9 @@
 //! | `dns.timeout_ms` / `attempts` | 2000 / 2 |
 //! | `dns.negative_ttl_s` / `max_ttl_s` / `cache_size` | 60 / 3600 / 4096 |
 //! | `dns.preference` | `["sip", "xmpp"]` (RFC 3861 label order) |
+//! | `xmpp` | absent: no component link |
+//! | `xmpp.ping_interval_s` / `ping_timeout_s` | 30 / 10 |
+//! | `xmpp.backoff_min_ms` / `backoff_max_s` / `auth_failure_backoff_s` | 1000 / 60 / 300 |
 //! | `policy.unknown_peer` | `"reject"` |
 //! | `[[domain_policy]]` | none: every domain allowed |
 //! | `admin.listen` | `127.0.0.1:9464` |
@@ -59,6 +62,8 @@ pub struct Config {
     pub policy: PolicyConfig,
     /// `[dns]`.
     pub dns: DnsSettings,
+    /// `[xmpp]`: the XEP-0114 component link (none when absent).
+    pub xmpp: Option<XmppSettings>,
     /// `[admin]`.
     pub admin: AdminSettings,
     /// `[log]`.
@@ -107,6 +112,16 @@ pub struct GatewaySettings {
     /// Next hop for destinations no static route, local domain or DNS
     /// lookup serves.
     pub default_route: Option<NextHop>,
+}
+
+/// `[xmpp]` settings. `Debug` never shows the secret (it is a
+/// [`crate::xmpp::Secret`]).
+#[derive(Clone, Debug)]
+pub struct XmppSettings {
+    /// The XMPP server's component port (IP:port).
+    pub server: SocketAddr,
+    /// The component identity, secret and timers.
+    pub component: crate::xmpp::ComponentConfig,
 }
 
 /// `[dns]` settings: RFC 3861 / RFC 3263 discovery.
@@ -327,6 +342,10 @@ impl Validator<'_> {
             },
         };
         let dns = self.dns(&f.dns)?;
+        let xmpp = match &f.xmpp {
+            Some(x) => Some(self.xmpp(x)?),
+            None => None,
+        };
         let mut routes = Vec::new();
         for r in &f.routes {
             routes.push(StaticRoute {
@@ -465,6 +484,7 @@ impl Validator<'_> {
             routes,
             policy,
             dns,
+            xmpp,
             admin,
             log,
         })
@@ -603,6 +623,83 @@ impl Validator<'_> {
         key: &'static str,
     ) -> Result<DomainPattern, ConfigError> {
         DomainPattern::parse(d.get_ref()).map_err(|e| self.err(d.span(), key, e.to_string()))
+    }
+
+    fn xmpp(&self, x: &file::XmppSection) -> Result<XmppSettings, ConfigError> {
+        let server = x.server.get_ref().parse::<SocketAddr>().map_err(|_| {
+            self.err(
+                x.server.span(),
+                "xmpp.server",
+                "expected IP:port (hostnames are not allowed)",
+            )
+        })?;
+        let domain = crate::xmpp::Jid::parse(x.component.get_ref())
+            .ok()
+            .filter(|j| j.local().is_none() && j.resource().is_none())
+            .ok_or_else(|| {
+                self.err(
+                    x.component.span(),
+                    "xmpp.component",
+                    "expected a bare domain such as cpim.xmpp.test",
+                )
+            })?;
+        if x.secret.get_ref().is_empty() {
+            return Err(self.err(x.secret.span(), "xmpp.secret", "must not be empty"));
+        }
+        let mut c = crate::xmpp::ComponentConfig::new(
+            domain,
+            crate::xmpp::Secret::new(x.secret.get_ref().clone()),
+        );
+        let secs = |v: &Option<Spanned<u64>>,
+                    key: &'static str,
+                    max: u64|
+         -> Result<Option<Duration>, ConfigError> {
+            match v {
+                None => Ok(None),
+                Some(n) if *n.get_ref() == 0 || *n.get_ref() > max => {
+                    Err(self.err(n.span(), key, format!("must be between 1 and {max}")))
+                }
+                Some(n) => Ok(Some(Duration::from_secs(*n.get_ref()))),
+            }
+        };
+        if let Some(d) = secs(&x.ping_interval_s, "xmpp.ping_interval_s", 3600)? {
+            c.ping_interval = d;
+        }
+        if let Some(d) = secs(&x.ping_timeout_s, "xmpp.ping_timeout_s", 600)? {
+            c.ping_timeout = d;
+        }
+        if let Some(d) = secs(&x.backoff_max_s, "xmpp.backoff_max_s", 3600)? {
+            c.backoff_max = d;
+        }
+        if let Some(d) = secs(
+            &x.auth_failure_backoff_s,
+            "xmpp.auth_failure_backoff_s",
+            86_400,
+        )? {
+            c.auth_failure_backoff = d;
+        }
+        if let Some(ms) = &x.backoff_min_ms {
+            if *ms.get_ref() == 0 || *ms.get_ref() > 600_000 {
+                return Err(self.err(
+                    ms.span(),
+                    "xmpp.backoff_min_ms",
+                    "must be between 1 and 600000",
+                ));
+            }
+            c.backoff_min = Duration::from_millis(*ms.get_ref());
+        }
+        if c.backoff_min > c.backoff_max {
+            let span = x
+                .backoff_min_ms
+                .as_ref()
+                .map(|m| m.span())
+                .unwrap_or(x.server.span());
+            return Err(self.err(span, "xmpp.backoff_min_ms", "must not exceed backoff_max_s"));
+        }
+        Ok(XmppSettings {
+            server,
+            component: c,
+        })
     }
 
     fn dns(&self, d: &file::DnsSection) -> Result<DnsSettings, ConfigError> {

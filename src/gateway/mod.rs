@@ -29,6 +29,7 @@
 pub mod policy;
 mod relay;
 pub mod stats;
+mod xmpp_link;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -51,6 +52,7 @@ use crate::translate::status::StatusTable;
 
 pub use policy::{Policy, PolicyConfig};
 pub use stats::GatewayStats;
+pub use xmpp_link::XmppLinkConfig;
 
 /// Header the gateway adds to every request it re-originates, carrying its
 /// node id. A request that arrives with our own node id in it has looped
@@ -97,6 +99,8 @@ pub struct GatewayConfig {
     pub default_route: Option<NextHop>,
     /// Whether an XMPP binding exists to take `_im._xmpp`-served domains.
     pub xmpp_available: bool,
+    /// The XEP-0114 component link, when `[xmpp]` is configured.
+    pub xmpp: Option<XmppLinkConfig>,
 }
 
 /// An input that is not a method call argument list (kept for drivers that
@@ -145,6 +149,26 @@ pub enum Output {
     /// Look up a DNS name; answer with [`Gateway::handle_resolved`]. Every
     /// query must be answered (with [`Answer::Timeout`] at the latest).
     Resolve(Query),
+    /// Open TCP connection `conn` to the XMPP server; report with
+    /// [`Gateway::handle_xmpp_connected`] / [`Gateway::handle_xmpp_closed`].
+    ConnectXmpp {
+        /// Connection id.
+        conn: u64,
+        /// Server address.
+        addr: SocketAddr,
+    },
+    /// Write bytes on connection `conn` (drop them if it is gone).
+    SendXmpp {
+        /// Connection id.
+        conn: u64,
+        /// Bytes.
+        bytes: Bytes,
+    },
+    /// Close connection `conn`; report nothing more about it.
+    CloseXmpp {
+        /// Connection id.
+        conn: u64,
+    },
     /// Report something upward (logs, metrics).
     Event(GatewayEvent),
     /// Call `handle_timeout` at this instant.
@@ -220,6 +244,7 @@ pub struct Gateway {
     resolving: HashMap<u64, Resolving>,
     next_resolution: u64,
     dns_cache: DnsCache,
+    xmpp: Option<xmpp_link::XmppLink>,
     out: VecDeque<Output>,
     stats: GatewayStats,
     last_now: Option<Instant>,
@@ -238,6 +263,7 @@ impl Gateway {
             resolving: HashMap::new(),
             next_resolution: 1,
             dns_cache: DnsCache::new(config.dns_cache.clone()),
+            xmpp: None,
             out: VecDeque::new(),
             stats: GatewayStats::default(),
             last_now: None,
@@ -311,6 +337,7 @@ impl Gateway {
     pub fn handle_timeout(&mut self, now: Instant) {
         let now = self.clamp(now);
         self.txn.handle_timeout(now);
+        self.xmpp_timeout(now);
         self.dns_cache.purge_expired(now);
         self.pump(now);
     }
@@ -334,7 +361,14 @@ impl Gateway {
         if let Some(o) = self.out.pop_front() {
             return Some(o);
         }
-        self.txn.poll_timeout().map(Output::Timeout)
+        let xmpp = self
+            .xmpp
+            .as_ref()
+            .and_then(xmpp_link::XmppLink::poll_timeout);
+        match (self.txn.poll_timeout(), xmpp) {
+            (Some(a), Some(b)) => Some(Output::Timeout(a.min(b))),
+            (a, b) => a.or(b).map(Output::Timeout),
+        }
     }
 
     /// Counters since start.
@@ -363,6 +397,13 @@ impl Gateway {
             _ => now,
         };
         self.last_now = Some(now);
+        // The component machine needs a start time: it is created on the
+        // first input.
+        if self.xmpp.is_none()
+            && let Some(cfg) = self.config.xmpp.clone()
+        {
+            self.xmpp = Some(xmpp_link::XmppLink::new(cfg, now));
+        }
         now
     }
 
@@ -507,6 +548,7 @@ impl Gateway {
                 break;
             }
         }
+        self.pump_xmpp(now);
     }
 
     fn on_transaction_event(&mut self, now: Instant, ev: TransactionEvent) {

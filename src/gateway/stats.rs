@@ -65,4 +65,16 @@ pub struct GatewayStats {
     pub dns_failures: u64,
     /// Outbound legs retried on the next DNS candidate.
     pub failovers: u64,
+    /// 1 while the XEP-0114 component link is online, else 0 (a gauge).
+    pub xmpp_link_up: u64,
+    /// Component connection attempts.
+    pub xmpp_connects: u64,
+    /// Handshakes refused with `<not-authorized/>`.
+    pub xmpp_auth_failures: u64,
+    /// Links lost after being established or attempted.
+    pub xmpp_disconnects: u64,
+    /// Stanzas received on the component link.
+    pub xmpp_stanzas_in: u64,
+    /// Error stanzas sent in reply to stanzas the gateway cannot deliver.
+    pub xmpp_errors_sent: u64,
 }

@@ -54,6 +54,7 @@ fn config() -> GatewayConfig {
         dns_cache: CacheConfig::default(),
         default_route: None,
         xmpp_available: false,
+        xmpp: None,
     }
 }
 
@@ -69,7 +70,16 @@ struct Sim {
     now: Instant,
     events: Vec<GatewayEvent>,
     queries: Vec<Query>,
+    xmpp: Vec<XmppOut>,
     deadline: Option<Instant>,
+}
+
+/// What the core asked of the XMPP connection.
+#[derive(Debug, PartialEq)]
+enum XmppOut {
+    Connect(u64),
+    Send(u64, String),
+    Close(u64),
 }
 
 impl Sim {
@@ -83,6 +93,7 @@ impl Sim {
             now: Instant::now(),
             events: Vec::new(),
             queries: Vec::new(),
+            xmpp: Vec::new(),
             deadline: None,
         }
     }
@@ -113,6 +124,12 @@ impl Sim {
                 Output::SendSip(t) => out.push(t),
                 Output::Event(e) => self.events.push(e),
                 Output::Resolve(q) => self.queries.push(q),
+                Output::ConnectXmpp { conn, .. } => self.xmpp.push(XmppOut::Connect(conn)),
+                Output::SendXmpp { conn, bytes } => self.xmpp.push(XmppOut::Send(
+                    conn,
+                    String::from_utf8_lossy(&bytes).to_string(),
+                )),
+                Output::CloseXmpp { conn } => self.xmpp.push(XmppOut::Close(conn)),
                 Output::Timeout(t) => {
                     self.deadline = Some(t);
                     break;
@@ -853,4 +870,109 @@ fn domain_policy_denies_with_403_and_rate_limits_with_503_retry_after() {
         StatusCode::FORBIDDEN
     );
     assert_eq!(sim.gw.stats().refused_policy, 1);
+}
+
+// --- XEP-0114 component link, driven through the gateway in virtual time --
+
+fn xmpp_config() -> GatewayConfig {
+    let mut component = crate::xmpp::ComponentConfig::new(
+        crate::xmpp::Jid::parse("cpim.xmpp.test").unwrap(),
+        crate::xmpp::Secret::new("s3cr3t"),
+    );
+    component.backoff_min = Duration::from_millis(500);
+    component.backoff_max = Duration::from_secs(2);
+    GatewayConfig {
+        xmpp: Some(XmppLinkConfig {
+            server: addr("127.0.0.1:5347"),
+            component,
+        }),
+        ..config()
+    }
+}
+
+const SERVER_HEADER: &str = "<?xml version='1.0'?><stream:stream xmlns:stream='http://etherx.jabber.org/streams' \
+    xmlns='jabber:component:accept' from='cpim.xmpp.test' id='3BF96D32'>";
+
+#[test]
+fn component_link_connects_handshakes_and_answers_what_it_cannot_deliver() {
+    let mut sim = Sim::with(xmpp_config());
+    sim.gw.handle_timeout(sim.now);
+    sim.drain();
+    assert_eq!(sim.xmpp, vec![XmppOut::Connect(1)]);
+    sim.xmpp.clear();
+    sim.gw.handle_xmpp_connected(sim.now, 1);
+    sim.drain();
+    assert!(matches!(&sim.xmpp[..], [XmppOut::Send(1, h)] if h.contains("to='cpim.xmpp.test'")));
+    sim.xmpp.clear();
+    sim.gw
+        .handle_xmpp_bytes(sim.now, 1, SERVER_HEADER.as_bytes());
+    sim.drain();
+    // XEP-0114 §3 test vector: SHA-1("3BF96D32" + "s3cr3t").
+    assert_eq!(
+        sim.xmpp,
+        vec![XmppOut::Send(
+            1,
+            "<handshake>ba33290100f616a33656a931798d6c9011cfa840</handshake>".into()
+        )]
+    );
+    sim.xmpp.clear();
+    sim.gw.handle_xmpp_bytes(sim.now, 1, b"<handshake/>");
+    sim.drain();
+    assert!(sim.gw.xmpp_online());
+    assert_eq!(sim.gw.stats().xmpp_link_up, 1);
+    // A message for a SIP user cannot be delivered yet: error, not silence.
+    sim.gw.handle_xmpp_bytes(
+        sim.now,
+        1,
+        b"<message from='alice@xmpp.test/r' to='bob\\40example.test@cpim.xmpp.test' id='m1'><body>hi</body></message>",
+    );
+    sim.drain();
+    let reply = match &sim.xmpp[..] {
+        [XmppOut::Send(1, r)] => r.clone(),
+        other => panic!("expected one error reply, got {other:?}"),
+    };
+    assert!(
+        reply.contains("type='error'") || reply.contains("type=\"error\""),
+        "{reply}"
+    );
+    assert!(reply.contains("feature-not-implemented"), "{reply}");
+    assert!(reply.contains("m1"), "same id: {reply}");
+    assert_eq!(sim.gw.stats().xmpp_errors_sent, 1);
+    // An error stanza is never answered (RFC 6120 §8.3.1).
+    sim.xmpp.clear();
+    sim.gw.handle_xmpp_bytes(
+        sim.now,
+        1,
+        b"<message type='error' from='alice@xmpp.test' to='x@cpim.xmpp.test'/>",
+    );
+    sim.drain();
+    assert!(sim.xmpp.is_empty());
+}
+
+#[test]
+fn component_link_reconnects_with_a_new_connection_id_and_ignores_stale_events() {
+    let mut sim = Sim::with(xmpp_config());
+    sim.gw.handle_timeout(sim.now);
+    sim.drain();
+    sim.gw.handle_xmpp_connected(sim.now, 1);
+    sim.gw
+        .handle_xmpp_bytes(sim.now, 1, SERVER_HEADER.as_bytes());
+    sim.gw.handle_xmpp_bytes(sim.now, 1, b"<handshake/>");
+    sim.drain();
+    assert!(sim.gw.xmpp_online());
+    sim.xmpp.clear();
+    // The server goes away.
+    sim.gw.handle_xmpp_closed(sim.now, 1, false);
+    sim.drain();
+    assert!(!sim.gw.xmpp_online());
+    assert_eq!(sim.gw.stats().xmpp_link_up, 0);
+    // Backoff, then connection 2.
+    let fired = sim.advance(Duration::from_secs(3));
+    assert!(fired.is_empty());
+    assert!(sim.xmpp.contains(&XmppOut::Connect(2)), "{:?}", sim.xmpp);
+    // Late bytes of connection 1 are ignored.
+    sim.gw.handle_xmpp_bytes(sim.now, 1, b"<handshake/>");
+    sim.drain();
+    assert!(!sim.gw.xmpp_online());
+    assert_eq!(sim.gw.stats().xmpp_connects, 2);
 }

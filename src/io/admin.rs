@@ -53,7 +53,7 @@ pub(crate) async fn serve(listener: TcpListener, stats: watch::Receiver<GatewayS
 
 /// Renders the counters. Names follow Prometheus conventions.
 pub(crate) fn render(s: &GatewayStats) -> String {
-    let rows: [(&str, &str, u64); 30] = [
+    let rows: Vec<(&str, &str, u64)> = vec![
         (
             "sip_requests_received_total",
             "SIP requests parsed",
@@ -160,6 +160,31 @@ pub(crate) fn render(s: &GatewayStats) -> String {
             s.refused_extension,
         ),
         (
+            "xmpp_connects_total",
+            "XMPP component connection attempts",
+            s.xmpp_connects,
+        ),
+        (
+            "xmpp_auth_failures_total",
+            "XMPP component handshakes refused",
+            s.xmpp_auth_failures,
+        ),
+        (
+            "xmpp_disconnects_total",
+            "XMPP component links lost",
+            s.xmpp_disconnects,
+        ),
+        (
+            "xmpp_stanzas_in_total",
+            "stanzas received on the component link",
+            s.xmpp_stanzas_in,
+        ),
+        (
+            "xmpp_errors_sent_total",
+            "error stanzas sent for stanzas that cannot be delivered",
+            s.xmpp_errors_sent,
+        ),
+        (
             "refused_rate_limit_total",
             "MESSAGEs refused by a per-domain rate limit (503)",
             s.refused_rate_limit,
@@ -205,7 +230,18 @@ pub(crate) fn render(s: &GatewayStats) -> String {
             s.refused_overload,
         ),
     ];
+    let gauges: [(&str, &str, u64); 1] = [(
+        "xmpp_link_up",
+        "1 while the XEP-0114 component link is online",
+        s.xmpp_link_up,
+    )];
     let mut out = String::with_capacity(4096);
+    for (name, help, v) in gauges {
+        let _ = writeln!(
+            out,
+            "# HELP cpim_gateway_{name} {help}\n# TYPE cpim_gateway_{name} gauge\ncpim_gateway_{name} {v}"
+        );
+    }
     for (name, help, v) in rows {
         let _ = writeln!(
             out,

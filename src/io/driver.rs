@@ -36,6 +36,12 @@ pub(crate) enum IoEvent {
     ConnectFailed { dst: SocketAddr },
     /// A DNS lookup finished.
     Resolved { query: QueryId, answer: Answer },
+    /// XMPP component connection `conn` is open.
+    XmppConnected { conn: u64 },
+    /// Bytes read on XMPP connection `conn`.
+    XmppBytes { conn: u64, bytes: Bytes },
+    /// XMPP connection `conn` failed to open or ended.
+    XmppClosed { conn: u64, connect_failed: bool },
 }
 
 /// Bound on inputs handled before outputs are flushed.
@@ -55,13 +61,17 @@ pub(crate) struct Driver {
     /// The DNS client; `None` when `[dns] enabled = false` (queries are then
     /// answered with a failure at once, which the core never asks for).
     pub(crate) dns: Option<Arc<DnsClient>>,
+    /// The component link's connection, when one is open or opening.
+    pub(crate) xmpp: Option<crate::io::xmpp::XmppConn>,
 }
 
 impl Driver {
     /// Runs until `shutdown` resolves.
     pub(crate) async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
-        let mut deadline: Option<std::time::Instant> = None;
+        // Let the core start its timers (the XMPP link connects at once).
+        self.gateway.handle_timeout(clock::now());
+        let mut deadline: Option<std::time::Instant> = self.flush().await;
         loop {
             let sleep = async {
                 match deadline {
@@ -126,6 +136,22 @@ impl Driver {
             IoEvent::Resolved { query, answer } => {
                 self.gateway.handle_resolved(clock::now(), query, answer);
             }
+            IoEvent::XmppConnected { conn } => {
+                self.gateway.handle_xmpp_connected(clock::now(), conn)
+            }
+            IoEvent::XmppBytes { conn, bytes } => {
+                self.gateway.handle_xmpp_bytes(clock::now(), conn, &bytes)
+            }
+            IoEvent::XmppClosed {
+                conn,
+                connect_failed,
+            } => {
+                if self.xmpp.as_ref().is_some_and(|x| x.conn == conn) {
+                    self.xmpp = None;
+                }
+                self.gateway
+                    .handle_xmpp_closed(clock::now(), conn, connect_failed);
+            }
         }
     }
 
@@ -135,6 +161,31 @@ impl Driver {
             match self.gateway.poll_output() {
                 Some(Output::SendSip(t)) => self.send(t).await,
                 Some(Output::Resolve(q)) => self.resolve(q),
+                Some(Output::ConnectXmpp { conn, addr }) => {
+                    if let Some(old) = self.xmpp.take() {
+                        old.close();
+                    }
+                    self.xmpp = Some(crate::io::xmpp::connect(conn, addr, self.events_tx.clone()));
+                }
+                Some(Output::SendXmpp { conn, bytes }) => match &self.xmpp {
+                    Some(x) if x.conn == conn => {
+                        if !x.send(bytes) {
+                            tracing::warn!(conn, "xmpp write queue full; closing the link");
+                            if let Some(x) = self.xmpp.take() {
+                                x.close();
+                            }
+                            self.gateway.handle_xmpp_closed(clock::now(), conn, false);
+                        }
+                    }
+                    _ => tracing::trace!(conn, "bytes for a closed xmpp connection dropped"),
+                },
+                Some(Output::CloseXmpp { conn }) => {
+                    if self.xmpp.as_ref().is_some_and(|x| x.conn == conn)
+                        && let Some(x) = self.xmpp.take()
+                    {
+                        x.close();
+                    }
+                }
                 Some(Output::Event(e)) => log_event(&e),
                 Some(Output::Timeout(t)) => return Some(t),
                 None => return None,

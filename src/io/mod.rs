@@ -8,6 +8,7 @@ pub(crate) mod dns;
 mod driver;
 pub mod resolve;
 mod tcp;
+mod xmpp;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -56,6 +57,10 @@ pub fn gateway_config(config: &Config) -> GatewayConfig {
         dns_cache: config.dns.cache.clone(),
         default_route: config.gateway.default_route,
         xmpp_available: false,
+        xmpp: config.xmpp.clone().map(|x| crate::gateway::XmppLinkConfig {
+            server: x.server,
+            component: x.component,
+        }),
     }
 }
 
@@ -119,6 +124,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         tcp_slots,
         stats_tx,
         dns,
+        xmpp: None,
     };
     driver.run(shutdown).await;
     Ok(())

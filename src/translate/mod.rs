@@ -5,9 +5,14 @@
 //!
 //! - [`sip`]: SIP MESSAGE ⇄ CPIM `message` (RFC 3428, RFC 3860 §3.3).
 //! - [`status`]: status tables (`mappings/`), error → status.
+//! - [`xmpp`]: XMPP message content ⇄ SIP/CPIM (RFC 7572, RFC 3922 §4,
+//!   RFC 3923 §8, RFC 3994). Not wired into the gateway yet.
+//! - [`xmpp_errors`]: RFC 7247 §7 tables, `mappings/errors.toml`.
 
 pub mod sip;
 pub mod status;
+pub mod xmpp;
+pub mod xmpp_errors;
 
 /// Why a native request cannot become a CPIM operation.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -12,4 +12,5 @@ mod relay_sipp;
 mod resolve_cli;
 mod smime;
 mod transactions;
+mod xmpp_link;
 mod xmpp_peers;

@@ -50,7 +50,7 @@ run_as_root = true
 daemonize = false
 data_path = "{data}"
 pidfile = "{run}/prosody.pid"
-log = {{ {{ levels = {{ min = "info" }}, to = "console" }} }}
+log = {{ {{ levels = {{ min = "{level}" }}, to = "console" }} }}
 network_backend = "epoll"
 interfaces = {{ "127.0.0.1" }}
 local_interfaces = {{ "127.0.0.1" }}
@@ -81,6 +81,7 @@ Component "{component}"
 "#,
                 data = run.join("data").display(),
                 run = run.display(),
+                level = std::env::var("PROSODY_LOGLEVEL").unwrap_or_else(|_| "info".into()),
             ),
         )
         .expect("write prosody config");

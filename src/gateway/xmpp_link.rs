@@ -1,0 +1,206 @@
+//! The gateway's side of the XEP-0114 component link: it owns the sans-IO
+//! [`Component`] machine, numbers each TCP connection attempt (so late
+//! socket events from an old connection are ignored), turns the machine's
+//! events into counters, and answers inbound stanzas.
+//!
+//! Delivery between XMPP and SIP is not wired yet (issue 3 items 3–6), so
+//! an inbound request stanza is never dropped silently: a `<message>`, an
+//! `<iq type='get|set'>` or a presence subscription/probe gets an error
+//! reply (`cancel` / `<feature-not-implemented/>`, RFC 6120 §8.3.3.3) with a
+//! text saying why. Error and result stanzas, and broadcast presence, are
+//! not answered (RFC 6120 §8.3.1).
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use crate::gateway::{Gateway, Output};
+use crate::xmpp::stanza::error_reply;
+use crate::xmpp::{
+    Component, ComponentConfig, ComponentEvent, DisconnectReason, Element, ErrorCondition,
+    ErrorType,
+};
+
+/// Where the component link goes.
+#[derive(Clone, Debug)]
+pub struct XmppLinkConfig {
+    /// The XMPP server's component port.
+    pub server: SocketAddr,
+    /// Component identity, secret, timers.
+    pub component: ComponentConfig,
+}
+
+/// The link state the gateway keeps.
+#[derive(Debug)]
+pub(super) struct XmppLink {
+    component: Component,
+    server: SocketAddr,
+    /// Id of the current (or last) connection attempt.
+    conn: u64,
+}
+
+/// Text of the error reply to stanzas the gateway cannot deliver yet.
+const NOT_YET: &str = "this gateway does not deliver from XMPP to SIP yet";
+
+impl XmppLink {
+    pub(super) fn new(config: XmppLinkConfig, now: Instant) -> XmppLink {
+        XmppLink {
+            component: Component::new(config.component, now),
+            server: config.server,
+            conn: 0,
+        }
+    }
+
+    pub(super) fn poll_timeout(&self) -> Option<Instant> {
+        self.component.poll_timeout()
+    }
+
+    pub(super) fn is_online(&self) -> bool {
+        self.component.is_online()
+    }
+}
+
+impl Gateway {
+    /// The driver opened connection `conn` to the XMPP server.
+    pub fn handle_xmpp_connected(&mut self, now: Instant, conn: u64) {
+        let now = self.clamp(now);
+        if let Some(link) = self.xmpp.as_mut().filter(|l| l.conn == conn) {
+            link.component.handle_connected(now);
+        }
+        self.pump(now);
+    }
+
+    /// Bytes read on connection `conn`.
+    pub fn handle_xmpp_bytes(&mut self, now: Instant, conn: u64, bytes: &[u8]) {
+        let now = self.clamp(now);
+        if let Some(link) = self.xmpp.as_mut().filter(|l| l.conn == conn) {
+            link.component.handle_bytes(now, bytes, &mut self.rng);
+        }
+        self.pump(now);
+    }
+
+    /// Connection `conn` could not be opened (`connect_failed`) or ended.
+    pub fn handle_xmpp_closed(&mut self, now: Instant, conn: u64, connect_failed: bool) {
+        let now = self.clamp(now);
+        if let Some(link) = self.xmpp.as_mut().filter(|l| l.conn == conn) {
+            let reason = if connect_failed {
+                DisconnectReason::ConnectFailed
+            } else {
+                DisconnectReason::ConnectionLost
+            };
+            link.component
+                .handle_disconnected(now, reason, &mut self.rng);
+        }
+        self.pump(now);
+    }
+
+    /// Whether the component link is online (for readiness).
+    pub fn xmpp_online(&self) -> bool {
+        self.xmpp.as_ref().is_some_and(XmppLink::is_online)
+    }
+
+    /// Drives the component machine: connects, transmits, events.
+    pub(super) fn pump_xmpp(&mut self, now: Instant) {
+        let Some(link) = self.xmpp.as_mut() else {
+            return;
+        };
+        for _ in 0..64 {
+            let mut progressed = false;
+            while let Some(ev) = link.component.poll_event() {
+                progressed = true;
+                match ev {
+                    ComponentEvent::Online => {
+                        tracing::info!(server = %link.server, "xmpp component link online");
+                    }
+                    ComponentEvent::Offline { reason, .. } => {
+                        tracing::warn!(?reason, "xmpp component link offline");
+                        // Flush what the machine still has (a stream error),
+                        // then close this connection.
+                        while let Some(b) = link.component.poll_transmit() {
+                            self.out.push_back(Output::SendXmpp {
+                                conn: link.conn,
+                                bytes: b,
+                            });
+                        }
+                        self.out.push_back(Output::CloseXmpp { conn: link.conn });
+                    }
+                    ComponentEvent::AuthFailed => {
+                        tracing::error!(
+                            "xmpp component handshake refused (not-authorized): check [xmpp] secret"
+                        );
+                    }
+                    ComponentEvent::Stanza(el) => {
+                        self.stats.xmpp_stanzas_in += 1;
+                        if let Some(reply) = unanswerable_reply(&el) {
+                            self.stats.xmpp_errors_sent += 1;
+                            if let Err(e) = link.component.send_stanza(&reply) {
+                                tracing::debug!(error = %e, "could not send xmpp error reply");
+                            }
+                        }
+                    }
+                    ComponentEvent::StanzaRefused(e) => {
+                        tracing::debug!(error = %e, "xmpp stanza refused");
+                    }
+                }
+            }
+            while let Some(b) = link.component.poll_transmit() {
+                progressed = true;
+                self.out.push_back(Output::SendXmpp {
+                    conn: link.conn,
+                    bytes: b,
+                });
+            }
+            if link.component.poll_connect(now) {
+                progressed = true;
+                link.conn += 1;
+                self.out.push_back(Output::ConnectXmpp {
+                    conn: link.conn,
+                    addr: link.server,
+                });
+            }
+            if !progressed {
+                break;
+            }
+        }
+        let s = link.component.stats();
+        self.stats.xmpp_link_up = u64::from(link.component.is_online());
+        self.stats.xmpp_connects = s.connects;
+        self.stats.xmpp_auth_failures = s.auth_failures;
+        self.stats.xmpp_disconnects = s.disconnects;
+    }
+
+    pub(super) fn xmpp_timeout(&mut self, now: Instant) {
+        if let Some(link) = self.xmpp.as_mut() {
+            link.component.handle_timeout(now, &mut self.rng);
+        }
+    }
+}
+
+/// The error reply for an inbound stanza the gateway cannot act on yet, or
+/// `None` when RFC 6120 says not to answer it.
+fn unanswerable_reply(el: &Element) -> Option<Element> {
+    let kind = el.attr("type").unwrap_or("");
+    let answer = match el.name() {
+        "message" => kind != "error",
+        "iq" => kind == "get" || kind == "set",
+        "presence" => matches!(kind, "subscribe" | "probe"),
+        _ => false,
+    };
+    if !answer {
+        return None;
+    }
+    error_reply(
+        el,
+        ErrorType::Cancel,
+        ErrorCondition::FeatureNotImplemented,
+        Some(NOT_YET),
+    )
+    .ok()
+}
+
+/// Bytes of an XMPP transmit (for tests).
+#[allow(dead_code)]
+pub(super) fn as_text(b: &Bytes) -> String {
+    String::from_utf8_lossy(b).to_string()
+}
