@@ -122,6 +122,10 @@ pub(crate) struct XmppSection {
     pub(crate) backoff_min_ms: Option<Spanned<u64>>,
     pub(crate) backoff_max_s: Option<Spanned<u64>>,
     pub(crate) auth_failure_backoff_s: Option<Spanned<u64>>,
+    pub(crate) domains: Option<Vec<Spanned<String>>>,
+    pub(crate) address_mode: Option<Spanned<String>>,
+    pub(crate) legacy_percent: Option<bool>,
+    pub(crate) error_window_ms: Option<Spanned<u64>>,
 }
 
 impl std::fmt::Debug for XmppSection {

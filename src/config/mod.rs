@@ -24,6 +24,9 @@
 //! | `dns.negative_ttl_s` / `max_ttl_s` / `cache_size` | 60 / 3600 / 4096 |
 //! | `dns.preference` | `["sip", "xmpp"]` (RFC 3861 label order) |
 //! | `xmpp` | absent: no component link |
+//! | `xmpp.domains` | `[]` (XMPP domains reached through the component) |
+//! | `xmpp.address_mode` | `"gateway-subdomain"` (`user\40sip.domain@component`) |
+//! | `xmpp.error_window_ms` | 300 (then 202) |
 //! | `xmpp.ping_interval_s` / `ping_timeout_s` | 30 / 10 |
 //! | `xmpp.backoff_min_ms` / `backoff_max_s` / `auth_failure_backoff_s` | 1000 / 60 / 300 |
 //! | `policy.unknown_peer` | `"reject"` |
@@ -122,6 +125,13 @@ pub struct XmppSettings {
     pub server: SocketAddr,
     /// The component identity, secret and timers.
     pub component: crate::xmpp::ComponentConfig,
+    /// XMPP domains whose users are reached through the component.
+    pub domains: Vec<DomainPattern>,
+    /// How SIP users appear on the XMPP side (RFC 7247 §6).
+    pub address_mode: crate::translate::address::Mode,
+    /// How long a SIP MESSAGE towards XMPP waits for an XMPP error before
+    /// it is answered 202 (standards.md C1).
+    pub error_window: Duration,
 }
 
 /// `[dns]` settings: RFC 3861 / RFC 3263 discovery.
@@ -696,9 +706,46 @@ impl Validator<'_> {
                 .unwrap_or(x.server.span());
             return Err(self.err(span, "xmpp.backoff_min_ms", "must not exceed backoff_max_s"));
         }
+        let mut domains = Vec::new();
+        for d in x.domains.iter().flatten() {
+            domains.push(self.pattern(d, "xmpp.domains")?);
+        }
+        let address_mode = match x.address_mode.as_ref().map(|m| m.get_ref().as_str()) {
+            None | Some("gateway-subdomain") => crate::translate::address::Mode::GatewaySubdomain {
+                component: c.domain.to_string(),
+                accept_legacy_percent: x.legacy_percent.unwrap_or(false),
+            },
+            Some("same-domain") => crate::translate::address::Mode::SameDomain,
+            Some(_) => {
+                let span = x
+                    .address_mode
+                    .as_ref()
+                    .map(|m| m.span())
+                    .unwrap_or(x.server.span());
+                return Err(self.err(
+                    span,
+                    "xmpp.address_mode",
+                    "expected \"gateway-subdomain\" or \"same-domain\"",
+                ));
+            }
+        };
+        let error_window = match &x.error_window_ms {
+            None => Duration::from_millis(300),
+            Some(w) if *w.get_ref() > 30_000 => {
+                return Err(self.err(
+                    w.span(),
+                    "xmpp.error_window_ms",
+                    "must be at most 30000 (Timer F is 32 s)",
+                ));
+            }
+            Some(w) => Duration::from_millis(*w.get_ref()),
+        };
         Ok(XmppSettings {
             server,
             component: c,
+            domains,
+            address_mode,
+            error_window,
         })
     }
 

@@ -29,6 +29,7 @@
 pub mod policy;
 mod relay;
 pub mod stats;
+mod to_xmpp;
 mod xmpp_link;
 
 use std::collections::{HashMap, VecDeque};
@@ -534,7 +535,9 @@ impl Gateway {
 
     /// Moves transaction-layer output into the queue and reacts to its events.
     fn pump(&mut self, now: Instant) {
-        loop {
+        // Transaction events can send stanzas and stanzas can answer
+        // transactions: loop until both are quiet (bounded).
+        for _ in 0..16 {
             let mut progressed = false;
             while let Some(ev) = self.txn.poll_event() {
                 progressed = true;
@@ -544,11 +547,13 @@ impl Gateway {
                 progressed = true;
                 self.out.push_back(Output::SendSip(t));
             }
+            if self.pump_xmpp(now) {
+                progressed = true;
+            }
             if !progressed {
                 break;
             }
         }
-        self.pump_xmpp(now);
     }
 
     fn on_transaction_event(&mut self, now: Instant, ev: TransactionEvent) {

@@ -161,6 +161,10 @@ impl Gateway {
             self.stats.routed_static += 1;
             return self.start_leg(now, relay, hop, None);
         }
+        // 1b. XMPP domains reached through the component link.
+        if self.is_xmpp_domain(&dest_domain) {
+            return self.deliver_xmpp(now, relay);
+        }
         // 2. Local domains: nothing delivers to local users yet.
         if self
             .config
@@ -391,7 +395,7 @@ impl Gateway {
         self.answer(now, &p.relay, status, extra, downstream);
     }
 
-    fn answer(
+    pub(super) fn answer(
         &mut self,
         now: Instant,
         r: &Relay,
@@ -409,7 +413,7 @@ impl Gateway {
             }));
     }
 
-    fn count_outcome(&mut self, status: crate::cpim::Status) {
+    pub(super) fn count_outcome(&mut self, status: crate::cpim::Status) {
         match status {
             crate::cpim::Status::Success => self.stats.messages_success += 1,
             crate::cpim::Status::Indeterminate => self.stats.messages_indeterminate += 1,
@@ -418,7 +422,7 @@ impl Gateway {
     }
 
     /// Refuses an accepted relay before any leg answered.
-    fn refuse_relay(
+    pub(super) fn refuse_relay(
         &mut self,
         now: Instant,
         relay: Relay,

@@ -77,4 +77,10 @@ pub struct GatewayStats {
     pub xmpp_stanzas_in: u64,
     /// Error stanzas sent in reply to stanzas the gateway cannot deliver.
     pub xmpp_errors_sent: u64,
+    /// SIP MESSAGEs sent to XMPP as stanzas.
+    pub messages_to_xmpp: u64,
+    /// SIP MESSAGEs towards XMPP refused because the link was down (503).
+    pub xmpp_link_down_refusals: u64,
+    /// SIP MESSAGEs towards XMPP whose content could not be carried (415…).
+    pub xmpp_mapping_refusals: u64,
 }

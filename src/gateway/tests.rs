@@ -885,6 +885,12 @@ fn xmpp_config() -> GatewayConfig {
         xmpp: Some(XmppLinkConfig {
             server: addr("127.0.0.1:5347"),
             component,
+            domains: vec![DomainPattern::parse("xmpp.test").unwrap()],
+            address_mode: crate::translate::address::Mode::GatewaySubdomain {
+                component: "cpim.xmpp.test".into(),
+                accept_legacy_percent: false,
+            },
+            error_window: Duration::from_millis(300),
         }),
         ..config()
     }
@@ -975,4 +981,106 @@ fn component_link_reconnects_with_a_new_connection_id_and_ignores_stale_events()
     sim.drain();
     assert!(!sim.gw.xmpp_online());
     assert_eq!(sim.gw.stats().xmpp_connects, 2);
+}
+
+/// Brings the component link online in the simulation.
+fn online_xmpp_sim() -> Sim {
+    let mut sim = Sim::with(xmpp_config());
+    sim.gw.handle_timeout(sim.now);
+    sim.drain();
+    sim.gw.handle_xmpp_connected(sim.now, 1);
+    sim.gw
+        .handle_xmpp_bytes(sim.now, 1, SERVER_HEADER.as_bytes());
+    sim.gw.handle_xmpp_bytes(sim.now, 1, b"<handshake/>");
+    sim.drain();
+    assert!(sim.gw.xmpp_online());
+    sim.xmpp.clear();
+    sim
+}
+
+fn to_xmpp_message(branch: &str, user: &str) -> Vec<u8> {
+    String::from_utf8(text_message(branch))
+        .unwrap()
+        .replace("sip:bob@example.test", &format!("sip:{user}@xmpp.test"))
+        .replace(
+            "CSeq: 1 MESSAGE\r\n",
+            "CSeq: 1 MESSAGE\r\nSubject: lunch\r\n",
+        )
+        .into_bytes()
+}
+
+fn sent_stanza(sim: &Sim) -> String {
+    match &sim.xmpp[..] {
+        [XmppOut::Send(1, s)] => s.clone(),
+        other => panic!("expected one stanza, got {other:?}"),
+    }
+}
+
+#[test]
+fn sip_message_becomes_a_stanza_and_202_after_a_quiet_error_window() {
+    let mut sim = online_xmpp_sim();
+    assert!(
+        sim.input(UAC, to_xmpp_message("z9hG4bKx1", "juliet"))
+            .is_empty(),
+        "no answer before the window"
+    );
+    let stanza = sent_stanza(&sim);
+    assert!(
+        stanza.contains("from='alice\\40sip.test@cpim.xmpp.test'"),
+        "{stanza}"
+    );
+    assert!(stanza.contains("to='juliet@xmpp.test'"), "{stanza}");
+    assert!(stanza.contains("<body>hello bob</body>"), "{stanza}");
+    assert!(stanza.contains("<subject>lunch</subject>"), "{stanza}");
+    assert!(
+        stanza.contains("<thread>z9hG4bKx1@uac</thread>"),
+        "Call-ID becomes the thread: {stanza}"
+    );
+    let fired = sim.advance(Duration::from_millis(300));
+    assert_eq!(fired.len(), 1);
+    assert_eq!(
+        fired[0].0,
+        Duration::from_millis(300),
+        "answered exactly when the window closes"
+    );
+    assert_eq!(parse_resp(&fired[0].1).status(), StatusCode::ACCEPTED);
+    assert_eq!(sim.gw.stats().messages_indeterminate, 1);
+}
+
+#[test]
+fn xmpp_error_inside_the_window_gives_the_mapped_status_never_503() {
+    let mut sim = online_xmpp_sim();
+    sim.input(UAC, to_xmpp_message("z9hG4bKx2", "nobody"));
+    let stanza = sent_stanza(&sim);
+    let id = stanza
+        .split("id='")
+        .nth(1)
+        .unwrap()
+        .split('\'')
+        .next()
+        .unwrap()
+        .to_string();
+    let err = format!(
+        "<message type='error' id='{id}' from='nobody@xmpp.test' to='alice\\40sip.test@cpim.xmpp.test'>\
+         <error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>"
+    );
+    sim.gw.handle_xmpp_bytes(sim.now, 1, err.as_bytes());
+    let out = sim.drain();
+    assert_eq!(out.len(), 1);
+    assert_eq!(
+        parse_resp(&out[0]).status(),
+        StatusCode::FORBIDDEN,
+        "service-unavailable → 403, not 503"
+    );
+    // Nothing more when the window would have closed.
+    assert!(sim.advance(Duration::from_secs(1)).is_empty());
+}
+
+#[test]
+fn sip_message_towards_xmpp_while_the_link_is_down_is_503_with_retry_after() {
+    let mut sim = Sim::with(xmpp_config());
+    let out = sim.input(UAC, to_xmpp_message("z9hG4bKx3", "juliet"));
+    let resp = parse_resp(&out[0]);
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(resp.header("Retry-After").is_some());
 }

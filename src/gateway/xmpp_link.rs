@@ -29,15 +29,28 @@ pub struct XmppLinkConfig {
     pub server: SocketAddr,
     /// Component identity, secret, timers.
     pub component: ComponentConfig,
+    /// XMPP domains whose users are reached through the component.
+    pub domains: Vec<crate::route::DomainPattern>,
+    /// How SIP users appear on the XMPP side (RFC 7247 §6).
+    pub address_mode: crate::translate::address::Mode,
+    /// Wait for an XMPP error this long before answering 202.
+    pub error_window: std::time::Duration,
 }
 
 /// The link state the gateway keeps.
 #[derive(Debug)]
 pub(super) struct XmppLink {
-    component: Component,
+    pub(super) component: Component,
     server: SocketAddr,
     /// Id of the current (or last) connection attempt.
     conn: u64,
+    pub(super) domains: Vec<crate::route::DomainPattern>,
+    pub(super) address_mode: crate::translate::address::Mode,
+    pub(super) error_window: std::time::Duration,
+    /// SIP MESSAGEs sent as stanzas, by stanza id, waiting for the window.
+    pub(super) pending: std::collections::HashMap<String, super::to_xmpp::XmppPending>,
+    /// Window deadlines, earliest first.
+    pub(super) windows: std::collections::BTreeSet<(Instant, String)>,
 }
 
 /// Text of the error reply to stanzas the gateway cannot deliver yet.
@@ -49,11 +62,20 @@ impl XmppLink {
             component: Component::new(config.component, now),
             server: config.server,
             conn: 0,
+            domains: config.domains,
+            address_mode: config.address_mode,
+            error_window: config.error_window,
+            pending: std::collections::HashMap::new(),
+            windows: std::collections::BTreeSet::new(),
         }
     }
 
     pub(super) fn poll_timeout(&self) -> Option<Instant> {
-        self.component.poll_timeout()
+        let window = self.windows.first().map(|(t, _)| *t);
+        match (self.component.poll_timeout(), window) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     pub(super) fn is_online(&self) -> bool {
@@ -101,9 +123,27 @@ impl Gateway {
     }
 
     /// Drives the component machine: connects, transmits, events.
-    pub(super) fn pump_xmpp(&mut self, now: Instant) {
+    /// Returns whether stanzas were handled (which may have queued SIP
+    /// answers for the caller to drain).
+    pub(super) fn pump_xmpp(&mut self, now: Instant) -> bool {
+        let inbound = self.drive_link(now);
+        if inbound.is_empty() {
+            return false;
+        }
+        for el in inbound {
+            self.on_xmpp_stanza(now, el);
+        }
+        // Replies produced above.
+        let _ = self.drive_link(now);
+        true
+    }
+
+    /// Runs the component machine until it is quiet; returns the stanzas
+    /// it received.
+    fn drive_link(&mut self, now: Instant) -> Vec<Element> {
+        let mut inbound = Vec::new();
         let Some(link) = self.xmpp.as_mut() else {
-            return;
+            return inbound;
         };
         for _ in 0..64 {
             let mut progressed = false;
@@ -132,12 +172,7 @@ impl Gateway {
                     }
                     ComponentEvent::Stanza(el) => {
                         self.stats.xmpp_stanzas_in += 1;
-                        if let Some(reply) = unanswerable_reply(&el) {
-                            self.stats.xmpp_errors_sent += 1;
-                            if let Err(e) = link.component.send_stanza(&reply) {
-                                tracing::debug!(error = %e, "could not send xmpp error reply");
-                            }
-                        }
+                        inbound.push(el);
                     }
                     ComponentEvent::StanzaRefused(e) => {
                         tracing::debug!(error = %e, "xmpp stanza refused");
@@ -168,12 +203,33 @@ impl Gateway {
         self.stats.xmpp_connects = s.connects;
         self.stats.xmpp_auth_failures = s.auth_failures;
         self.stats.xmpp_disconnects = s.disconnects;
+        inbound
+    }
+
+    /// A stanza from the XMPP server: an error for a MESSAGE we sent inside
+    /// its window is mapped back to SIP; a request we cannot act on gets an
+    /// error reply; anything else is not answered.
+    fn on_xmpp_stanza(&mut self, now: Instant, el: Element) {
+        if el.name() == "message" && el.attr("type") == Some("error") {
+            self.on_xmpp_message_error(now, &el);
+            return;
+        }
+        let Some(link) = self.xmpp.as_mut() else {
+            return;
+        };
+        if let Some(reply) = unanswerable_reply(&el) {
+            self.stats.xmpp_errors_sent += 1;
+            if let Err(e) = link.component.send_stanza(&reply) {
+                tracing::debug!(error = %e, "could not send xmpp error reply");
+            }
+        }
     }
 
     pub(super) fn xmpp_timeout(&mut self, now: Instant) {
         if let Some(link) = self.xmpp.as_mut() {
             link.component.handle_timeout(now, &mut self.rng);
         }
+        self.close_windows(now);
     }
 }
 

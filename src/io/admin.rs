@@ -160,6 +160,21 @@ pub(crate) fn render(s: &GatewayStats) -> String {
             s.refused_extension,
         ),
         (
+            "messages_to_xmpp_total",
+            "SIP MESSAGEs sent to XMPP as stanzas",
+            s.messages_to_xmpp,
+        ),
+        (
+            "xmpp_link_down_refusals_total",
+            "SIP MESSAGEs towards XMPP refused with 503 while the link was down",
+            s.xmpp_link_down_refusals,
+        ),
+        (
+            "xmpp_mapping_refusals_total",
+            "SIP MESSAGEs towards XMPP whose content could not be carried",
+            s.xmpp_mapping_refusals,
+        ),
+        (
             "xmpp_connects_total",
             "XMPP component connection attempts",
             s.xmpp_connects,

@@ -60,6 +60,9 @@ pub fn gateway_config(config: &Config) -> GatewayConfig {
         xmpp: config.xmpp.clone().map(|x| crate::gateway::XmppLinkConfig {
             server: x.server,
             component: x.component,
+            domains: x.domains,
+            address_mode: x.address_mode,
+            error_window: x.error_window,
         }),
     }
 }

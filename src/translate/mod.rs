@@ -9,6 +9,7 @@
 //!   RFC 3923 §8, RFC 3994). Not wired into the gateway yet.
 //! - [`xmpp_errors`]: RFC 7247 §7 tables, `mappings/errors.toml`.
 
+pub mod address;
 pub mod sip;
 pub mod status;
 pub mod xmpp;

@@ -111,3 +111,159 @@ fn undeliverable_stanza_gets_an_error_reply_not_silence() {
     assert!(stdout.contains("feature-not-implemented"), "{stdout}");
     assert_eq!(gw.metrics().get("xmpp_errors_sent_total"), Some(&1));
 }
+
+fn delivery_section(p: &Prosody) -> String {
+    format!(
+        "{}domains = [\"xmpp.test\"]\nerror_window_ms = 500\n",
+        xmpp_section(p, "cpim-secret")
+    )
+}
+
+#[test]
+fn sipp_message_reaches_a_logged_in_xmpp_client_with_the_mapped_from() {
+    let dir = scratch_dir("sip2xmpp");
+    let prosody = Prosody::start(&dir, "cpim.xmpp.test", "cpim-secret");
+    let gw = Gateway::start("sip2xmpp", "", &delivery_section(&prosody));
+    assert!(
+        wait_eq(&gw, "xmpp_link_up", 1, Duration::from_secs(10)),
+        "log:\n{}",
+        gw.log()
+    );
+    let bob = prosody.spawn_client(
+        "bob@xmpp.test",
+        "bobpass",
+        &["--expect-messages", "1", "--timeout", "20"],
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let uac_port = free_port();
+    let mut uac = Sipp::start(
+        &dir,
+        "uac_message",
+        &[
+            gw.addr().to_string(),
+            "-p".into(),
+            uac_port.to_string(),
+            "-s".into(),
+            "bob".into(),
+            "-m".into(),
+            "1".into(),
+            "-timeout".into(),
+            "15s".into(),
+            "-key".into(),
+            "to_domain".into(),
+            "xmpp.test".into(),
+            "-key".into(),
+            "from_domain".into(),
+            "sip.test".into(),
+            "-key".into(),
+            "from_user".into(),
+            "alice".into(),
+        ],
+    );
+    assert!(
+        uac.wait(Duration::from_secs(20)).success(),
+        "sipp UAC did not get 202: {}\n{}",
+        uac.errors_log(),
+        gw.log()
+    );
+    let out = bob.wait_with_output().expect("bob");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "bob got nothing: {stdout}\n{}",
+        prosody.log()
+    );
+    let msg = stdout
+        .lines()
+        .find(|l| l.contains("\"event\": \"message\""))
+        .expect("a message event");
+    assert!(
+        msg.contains("alice\\\\40sip.test@cpim.xmpp.test"),
+        "from in gateway-subdomain form: {msg}"
+    );
+    assert!(msg.contains("Hello bob, this is alice"), "body: {msg}");
+    assert_eq!(gw.metrics().get("messages_to_xmpp_total"), Some(&1));
+}
+
+#[test]
+fn message_to_a_nonexistent_xmpp_user_gets_the_mapped_4xx_within_the_window() {
+    let dir = scratch_dir("sip2xmpp-404");
+    let prosody = Prosody::start(&dir, "cpim.xmpp.test", "cpim-secret");
+    let gw = Gateway::start("sip2xmpp-404", "", &delivery_section(&prosody));
+    assert!(
+        wait_eq(&gw, "xmpp_link_up", 1, Duration::from_secs(10)),
+        "log:\n{}",
+        gw.log()
+    );
+    let uac = UdpPeer::bind();
+    let started = Instant::now();
+    let req = request(
+        "MESSAGE",
+        "sip:nobody@xmpp.test",
+        uac.addr(),
+        "z9hG4bKnouser",
+        &[("Content-Type", "text/plain")],
+        b"anyone?",
+    );
+    uac.send(&req, gw.addr());
+    let resp = uac
+        .recv_response(Duration::from_secs(5))
+        .expect("an answer");
+    let code: u16 = resp[8..11].parse().unwrap();
+    assert!(
+        (400..500).contains(&code),
+        "a 4xx, not 202 and not 503: {resp}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "within the error window"
+    );
+}
+
+#[test]
+fn message_towards_xmpp_while_prosody_is_down_gets_503_with_retry_after() {
+    let dir = scratch_dir("sip2xmpp-down");
+    let mut prosody = Prosody::start(&dir, "cpim.xmpp.test", "cpim-secret");
+    let gw = Gateway::start("sip2xmpp-down", "", &delivery_section(&prosody));
+    assert!(
+        wait_eq(&gw, "xmpp_link_up", 1, Duration::from_secs(10)),
+        "log:\n{}",
+        gw.log()
+    );
+    prosody.kill();
+    assert!(wait_eq(&gw, "xmpp_link_up", 0, Duration::from_secs(10)));
+    let uac = UdpPeer::bind();
+    let req = request(
+        "MESSAGE",
+        "sip:bob@xmpp.test",
+        uac.addr(),
+        "z9hG4bKdown",
+        &[("Content-Type", "text/plain")],
+        b"later",
+    );
+    uac.send(&req, gw.addr());
+    let resp = uac
+        .recv_response(Duration::from_secs(5))
+        .expect("an answer");
+    assert!(resp.starts_with("SIP/2.0 503"), "{resp}");
+    assert!(resp.contains("Retry-After:"), "{resp}");
+    // The link comes back by itself and the next message is accepted.
+    prosody.restart();
+    assert!(wait_eq(&gw, "xmpp_link_up", 1, Duration::from_secs(15)));
+    let req = request(
+        "MESSAGE",
+        "sip:bob@xmpp.test",
+        uac.addr(),
+        "z9hG4bKback",
+        &[("Content-Type", "text/plain")],
+        b"now",
+    );
+    uac.send(&req, gw.addr());
+    let resp = uac
+        .recv_response(Duration::from_secs(5))
+        .expect("an answer");
+    assert!(
+        resp.starts_with("SIP/2.0 4") || resp.starts_with("SIP/2.0 202"),
+        "bob is offline: 4xx or 202, never 503: {resp}"
+    );
+}
