@@ -26,6 +26,7 @@
 //! relay, a connect failure, a 503 or a transaction timeout moves to the
 //! next DNS candidate on a new client transaction.
 
+mod from_xmpp;
 pub mod policy;
 mod relay;
 pub mod stats;
@@ -207,12 +208,34 @@ pub enum GatewayEvent {
 /// is built from.
 #[derive(Debug)]
 struct Relay {
-    server: ServerHandle,
-    request: Request,
-    to_tag: String,
+    origin: Origin,
+    /// Where the outbound leg goes (the Request-URI it will carry).
+    request_uri: crate::sip::SipUri,
+    /// Call-ID for the outbound leg (an XMPP `<thread/>`, RFC 7572).
+    call_id_hint: Option<String>,
     msg: crate::cpim::Message,
     hints: crate::translate::sip::SipHints,
     started: Instant,
+}
+
+/// The inbound leg of a relay: who is answered when the outbound leg ends.
+#[derive(Debug)]
+enum Origin {
+    /// A SIP server transaction.
+    Sip {
+        server: ServerHandle,
+        request: Box<Request>,
+        to_tag: String,
+    },
+    /// An XMPP `<message>` on the component link.
+    Xmpp {
+        /// The stanza id, echoed in an error reply.
+        id: Option<String>,
+        /// The XMPP sender.
+        sender: crate::xmpp::Jid,
+        /// The address it wrote to (ours).
+        ours: crate::xmpp::Jid,
+    },
 }
 
 /// A relay waiting for its outbound leg's final response.
@@ -246,6 +269,10 @@ pub struct Gateway {
     next_resolution: u64,
     dns_cache: DnsCache,
     xmpp: Option<xmpp_link::XmppLink>,
+    /// Destination URIs with an XMPP-originated MESSAGE outstanding.
+    sip_busy: std::collections::HashSet<String>,
+    /// XMPP-originated MESSAGEs waiting behind it (RFC 3428 §8).
+    sip_queues: HashMap<String, std::collections::VecDeque<Relay>>,
     out: VecDeque<Output>,
     stats: GatewayStats,
     last_now: Option<Instant>,
@@ -265,6 +292,8 @@ impl Gateway {
             next_resolution: 1,
             dns_cache: DnsCache::new(config.dns_cache.clone()),
             xmpp: None,
+            sip_busy: std::collections::HashSet::new(),
+            sip_queues: HashMap::new(),
             out: VecDeque::new(),
             stats: GatewayStats::default(),
             last_now: None,

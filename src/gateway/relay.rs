@@ -11,7 +11,7 @@ use rand::rngs::StdRng;
 
 use crate::gateway::policy::Refusal;
 use crate::gateway::{
-    Gateway, GatewayEvent, LOOP_HEADER, Output, Pending, Relay, Resolving, ServerHandle,
+    Gateway, GatewayEvent, LOOP_HEADER, Origin, Output, Pending, Relay, Resolving, ServerHandle,
 };
 use crate::route::{Binding, NextHop, Plan, Resolution, RouteError, Service, SipTransport, Target};
 use crate::sip::transaction::{ClientHandle, ClientKey};
@@ -145,14 +145,25 @@ impl Gateway {
             );
         }
         let to_tag = self.random_hex(10);
+        let request_uri = req.uri().clone();
         let relay = Relay {
-            server: handle,
-            request: req,
-            to_tag,
+            origin: Origin::Sip {
+                server: handle,
+                request: Box::new(req),
+                to_tag,
+            },
+            request_uri,
+            call_id_hint: None,
             msg,
             hints,
             started: now,
         };
+        self.route_relay(now, relay);
+    }
+
+    /// Routing order: static route, XMPP domains, local domains, DNS,
+    /// default route.
+    pub(super) fn route_relay(&mut self, now: Instant, relay: Relay) {
         let dest_domain = relay.msg.destination.domain().to_string();
 
         // 1. Static routes.
@@ -199,8 +210,7 @@ impl Gateway {
 
     /// The DNS target for a Request-URI: RFC 3861 for `im:`, RFC 3263 for
     /// `sip:`. The Request-URI stays the AoR on the new leg (C16).
-    fn dns_target(req: &Request) -> Result<Target, RouteError> {
-        let uri = req.uri();
+    fn dns_target(uri: &crate::sip::SipUri) -> Result<Target, RouteError> {
         match uri.scheme() {
             "im" => Target::service(Service::Im, uri.host()),
             "pres" => Target::service(Service::Pres, uri.host()),
@@ -215,7 +225,7 @@ impl Gateway {
     }
 
     fn start_resolution(&mut self, now: Instant, relay: Relay) {
-        let target = match Gateway::dns_target(&relay.request) {
+        let target = match Gateway::dns_target(&relay.request_uri) {
             Ok(t) => t,
             Err(e) => return self.route_failed(now, relay, &e),
         };
@@ -307,18 +317,23 @@ impl Gateway {
         let ids = LegIds {
             branch: format!("z9hG4bK{}", self.random_hex(10)),
             from_tag: self.random_hex(8),
-            call_id: format!("{}@{}", self.random_hex(12), self.config.advertise_host),
+            call_id: match &relay.call_id_hint {
+                Some(c) => c.clone(),
+                None => format!("{}@{}", self.random_hex(12), self.config.advertise_host),
+            },
         };
         let local = LocalContact {
             host: self.config.advertise_host.clone(),
             port: self.port_for(hop.transport),
             transport: hop.transport,
         };
-        let mut markers: Vec<(String, String)> = relay
-            .request
-            .header_all(LOOP_HEADER)
-            .map(|v| (LOOP_HEADER.to_string(), v.to_string()))
-            .collect();
+        let mut markers: Vec<(String, String)> = match &relay.origin {
+            Origin::Sip { request, .. } => request
+                .header_all(LOOP_HEADER)
+                .map(|v| (LOOP_HEADER.to_string(), v.to_string()))
+                .collect(),
+            Origin::Xmpp { .. } => Vec::new(),
+        };
         markers.push((LOOP_HEADER.to_string(), self.config.node_id.clone()));
         let out = cpim_to_request(&relay.msg, Some(&relay.hints), &local, &ids, &markers);
         let mut buf = Vec::with_capacity(out.body.len() + 512);
@@ -403,7 +418,16 @@ impl Gateway {
         extra: Vec<(String, String)>,
         downstream: Option<u16>,
     ) {
-        self.respond_with_tag(now, r.server, &r.request, status, &r.to_tag, extra);
+        match &r.origin {
+            Origin::Sip {
+                server,
+                request,
+                to_tag,
+            } => {
+                self.respond_with_tag(now, *server, request, status, to_tag, extra);
+            }
+            Origin::Xmpp { .. } => self.answer_xmpp_origin(now, r, status, None),
+        }
         let elapsed = now.saturating_duration_since(r.started);
         self.out
             .push_back(Output::Event(GatewayEvent::RelayFinished {
@@ -430,15 +454,17 @@ impl Gateway {
         reason: &str,
         mut extra: Vec<(String, String)>,
     ) {
-        extra.push(("Warning".into(), self.warning(reason)));
-        self.respond_with_tag(
-            now,
-            relay.server,
-            &relay.request,
-            status,
-            &relay.to_tag,
-            extra,
-        );
+        match &relay.origin {
+            Origin::Sip {
+                server,
+                request,
+                to_tag,
+            } => {
+                extra.push(("Warning".into(), self.warning(reason)));
+                self.respond_with_tag(now, *server, request, status, to_tag, extra);
+            }
+            Origin::Xmpp { .. } => self.answer_xmpp_origin(now, &relay, status, Some(reason)),
+        }
         self.out.push_back(Output::Event(GatewayEvent::Refused {
             status: status.as_u16(),
             reason: reason.to_string(),

@@ -79,6 +79,8 @@ pub struct GatewayStats {
     pub xmpp_errors_sent: u64,
     /// SIP MESSAGEs sent to XMPP as stanzas.
     pub messages_to_xmpp: u64,
+    /// XMPP messages accepted for relay to SIP.
+    pub messages_from_xmpp: u64,
     /// SIP MESSAGEs towards XMPP refused because the link was down (503).
     pub xmpp_link_down_refusals: u64,
     /// SIP MESSAGEs towards XMPP whose content could not be carried (415…).

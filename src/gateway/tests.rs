@@ -900,7 +900,7 @@ const SERVER_HEADER: &str = "<?xml version='1.0'?><stream:stream xmlns:stream='h
     xmlns='jabber:component:accept' from='cpim.xmpp.test' id='3BF96D32'>";
 
 #[test]
-fn component_link_connects_handshakes_and_answers_what_it_cannot_deliver() {
+fn component_link_connects_handshakes_and_answers_what_it_does_not_serve() {
     let mut sim = Sim::with(xmpp_config());
     sim.gw.handle_timeout(sim.now);
     sim.drain();
@@ -926,11 +926,11 @@ fn component_link_connects_handshakes_and_answers_what_it_cannot_deliver() {
     sim.drain();
     assert!(sim.gw.xmpp_online());
     assert_eq!(sim.gw.stats().xmpp_link_up, 1);
-    // A message for a SIP user cannot be delivered yet: error, not silence.
+    // A request the gateway does not serve: error, not silence.
     sim.gw.handle_xmpp_bytes(
         sim.now,
         1,
-        b"<message from='alice@xmpp.test/r' to='bob\\40example.test@cpim.xmpp.test' id='m1'><body>hi</body></message>",
+        b"<iq type='get' from='alice@xmpp.test/r' to='cpim.xmpp.test' id='m1'><query xmlns='jabber:iq:version'/></iq>",
     );
     sim.drain();
     let reply = match &sim.xmpp[..] {
@@ -1083,4 +1083,86 @@ fn sip_message_towards_xmpp_while_the_link_is_down_is_503_with_retry_after() {
     let resp = parse_resp(&out[0]);
     assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(resp.header("Retry-After").is_some());
+}
+
+// --- XMPP <message> → SIP MESSAGE ----------------------------------------
+
+fn xmpp_in(sim: &mut Sim, id: &str, body: &str) -> Vec<Transmit> {
+    let st = format!(
+        "<message from='juliet@xmpp.test/balcony' to='romeo\\40sip.test@cpim.xmpp.test' id='{id}' type='chat'>\
+         <body>{body}</body><thread>th-{id}</thread></message>"
+    );
+    sim.gw.handle_xmpp_bytes(sim.now, 1, st.as_bytes());
+    sim.drain()
+}
+
+fn xmpp_sim_with_sip_route() -> Sim {
+    let mut sim = online_xmpp_sim();
+    sim.gw.config.router = Router::new(vec![StaticRoute {
+        domain: DomainPattern::parse("sip.test").unwrap(),
+        next_hop: NextHop {
+            addr: addr(UAS),
+            transport: Transport::Udp,
+        },
+    }]);
+    sim
+}
+
+#[test]
+fn xmpp_message_becomes_a_sip_message_and_a_sip_error_comes_back_as_a_stanza_error() {
+    let mut sim = xmpp_sim_with_sip_route();
+    let out = xmpp_in(&mut sim, "m1", "wherefore art thou");
+    assert_eq!(out.len(), 1, "one MESSAGE");
+    assert_eq!(out[0].dst, addr(UAS));
+    let fwd = parse_req(&out[0]);
+    assert_eq!(fwd.uri().as_str(), "sip:romeo@sip.test");
+    assert_eq!(fwd.from().uri().as_str(), "sip:juliet@xmpp.test;gr=balcony");
+    assert_eq!(fwd.content_type(), Some("text/plain; charset=UTF-8"));
+    assert_eq!(fwd.body().as_ref(), b"wherefore art thou");
+    assert_eq!(fwd.call_id(), "th-m1", "<thread> becomes the Call-ID");
+    assert!(fwd.header("Contact").is_none(), "no Contact (RFC 3428 §4)");
+    sim.xmpp.clear();
+    sim.input(UAS, answer(&fwd, 404, &[]));
+    let reply = sent_stanza(&sim);
+    assert!(
+        reply.contains("type='error'") && reply.contains("id='m1'"),
+        "{reply}"
+    );
+    assert!(
+        reply.contains("item-not-found"),
+        "404 → item-not-found: {reply}"
+    );
+    assert!(reply.contains("to='juliet@xmpp.test/balcony'"), "{reply}");
+}
+
+#[test]
+fn xmpp_burst_to_one_sip_uri_leaves_one_at_a_time_in_order() {
+    let mut sim = xmpp_sim_with_sip_route();
+    let mut bodies = Vec::new();
+    let mut outstanding = Vec::new();
+    for n in 0..10 {
+        outstanding.extend(xmpp_in(&mut sim, &format!("b{n}"), &format!("msg {n}")));
+    }
+    assert_eq!(outstanding.len(), 1, "only the first goes out");
+    while let Some(t) = outstanding.pop() {
+        let req = parse_req(&t);
+        bodies.push(String::from_utf8(req.body().to_vec()).unwrap());
+        let next = sim.input(UAS, answer(&req, 200, &[]));
+        outstanding.extend(next.into_iter().filter(|t| t.dst == addr(UAS)));
+        assert!(outstanding.len() <= 1);
+    }
+    let want: Vec<String> = (0..10).map(|n| format!("msg {n}")).collect();
+    assert_eq!(bodies, want);
+}
+
+#[test]
+fn xmpp_message_over_1300_bytes_gets_policy_violation() {
+    let mut sim = xmpp_sim_with_sip_route();
+    let out = xmpp_in(&mut sim, "big", &"x".repeat(2000));
+    assert!(out.is_empty(), "no MESSAGE");
+    let reply = sent_stanza(&sim);
+    assert!(
+        reply.contains("policy-violation") && reply.contains("id='big'"),
+        "{reply}"
+    );
 }

@@ -9,7 +9,7 @@
 
 use std::time::Instant;
 
-use crate::gateway::{Gateway, Relay};
+use crate::gateway::{Gateway, Origin, Relay};
 use crate::sip::StatusCode;
 use crate::translate::address::{SipAddress, escape_localpart, sip_to_xmpp};
 use crate::translate::xmpp::{SipSide, XmppMapPolicy, cpim_to_xmpp};
@@ -58,7 +58,16 @@ impl Gateway {
                 return self.refuse_relay(now, relay, StatusCode::NOT_FOUND, &why, Vec::new());
             }
         };
-        let req = &relay.request;
+        let Origin::Sip { request: req, .. } = &relay.origin else {
+            // XMPP to XMPP through the gateway would be a loop.
+            return self.refuse_relay(
+                now,
+                relay,
+                StatusCode::LOOP_DETECTED,
+                "xmpp to xmpp is not relayed",
+                Vec::new(),
+            );
+        };
         let side = SipSide {
             subject: req.header("Subject").map(str::to_string),
             content_language: req.header("Content-Language").map(str::to_string),
@@ -139,7 +148,10 @@ impl Gateway {
         let Some(link) = self.xmpp.as_ref() else {
             return Err("no xmpp binding".into());
         };
-        let from_uri = relay.request.from().uri();
+        let Origin::Sip { request, .. } = &relay.origin else {
+            return Err("only SIP senders are mapped to xmpp".into());
+        };
+        let from_uri = request.from().uri();
         let gr = from_uri.param("gr").flatten();
         let sip = SipAddress::from_wire(from_uri.scheme(), from_uri.user(), from_uri.host(), gr)
             .map_err(|e| format!("sender cannot be expressed in xmpp: {e}"))?;

@@ -3,8 +3,9 @@
 //! socket events from an old connection are ignored), turns the machine's
 //! events into counters, and answers inbound stanzas.
 //!
-//! Delivery between XMPP and SIP is not wired yet (issue 3 items 3–6), so
-//! an inbound request stanza is never dropped silently: a `<message>`, an
+//! Inbound `<message>` stanzas go to `from_xmpp` (XMPP → SIP), and error
+//! replies to our own stanzas to `to_xmpp`. Nothing else is served yet
+//! (presence is issue 5), but no request is dropped silently: an
 //! `<iq type='get|set'>` or a presence subscription/probe gets an error
 //! reply (`cancel` / `<feature-not-implemented/>`, RFC 6120 §8.3.3.3) with a
 //! text saying why. Error and result stanzas, and broadcast presence, are
@@ -54,7 +55,7 @@ pub(super) struct XmppLink {
 }
 
 /// Text of the error reply to stanzas the gateway cannot deliver yet.
-const NOT_YET: &str = "this gateway does not deliver from XMPP to SIP yet";
+const NOT_YET: &str = "this gateway does not serve this request (presence comes later)";
 
 impl XmppLink {
     pub(super) fn new(config: XmppLinkConfig, now: Instant) -> XmppLink {
@@ -212,6 +213,10 @@ impl Gateway {
     fn on_xmpp_stanza(&mut self, now: Instant, el: Element) {
         if el.name() == "message" && el.attr("type") == Some("error") {
             self.on_xmpp_message_error(now, &el);
+            return;
+        }
+        if el.name() == "message" {
+            self.on_xmpp_message(now, &el);
             return;
         }
         let Some(link) = self.xmpp.as_mut() else {

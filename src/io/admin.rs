@@ -160,6 +160,11 @@ pub(crate) fn render(s: &GatewayStats) -> String {
             s.refused_extension,
         ),
         (
+            "messages_from_xmpp_total",
+            "XMPP messages accepted for relay to SIP",
+            s.messages_from_xmpp,
+        ),
+        (
             "messages_to_xmpp_total",
             "SIP MESSAGEs sent to XMPP as stanzas",
             s.messages_to_xmpp,

@@ -1,7 +1,8 @@
 //! The XEP-0114 component link against a real Prosody: it comes up, it
 //! comes back by itself after Prosody is killed and restarted, a wrong
-//! secret does not cause a reconnect storm, and a stanza the gateway cannot
-//! deliver yet is answered with an error instead of being dropped.
+//! secret does not cause a reconnect storm, a stanza the gateway cannot
+//! deliver is answered with an error instead of being dropped, and
+//! messages cross in both directions with errors mapped back.
 
 use std::time::{Duration, Instant};
 
@@ -108,7 +109,10 @@ fn undeliverable_stanza_gets_an_error_reply_not_silence() {
         "alice got an error stanza back: {stdout}\n{}",
         prosody.log()
     );
-    assert!(stdout.contains("feature-not-implemented"), "{stdout}");
+    assert!(
+        stdout.contains("item-not-found"),
+        "romeo@component names no SIP user: {stdout}"
+    );
     assert_eq!(gw.metrics().get("xmpp_errors_sent_total"), Some(&1));
 }
 
@@ -266,4 +270,92 @@ fn message_towards_xmpp_while_prosody_is_down_gets_503_with_retry_after() {
         resp.starts_with("SIP/2.0 4") || resp.starts_with("SIP/2.0 202"),
         "bob is offline: 4xx or 202, never 503: {resp}"
     );
+}
+
+#[test]
+fn xmpp_client_message_reaches_a_sipp_uas_and_its_404_comes_back_as_item_not_found() {
+    let dir = scratch_dir("xmpp2sip");
+    let prosody = Prosody::start(&dir, "cpim.xmpp.test", "cpim-secret");
+    let uas_port = free_port();
+    let gw = Gateway::start(
+        "xmpp2sip",
+        "",
+        &format!(
+            "{}\n[[route]]\ndomain = \"example.test\"\nvia = \"sip:127.0.0.1:{uas_port}\"\n",
+            delivery_section(&prosody)
+        ),
+    );
+    assert!(
+        wait_eq(&gw, "xmpp_link_up", 1, Duration::from_secs(10)),
+        "log:\n{}",
+        gw.log()
+    );
+    let mut uas = Sipp::start(
+        &dir,
+        "uas_message_404",
+        &[
+            "-p".into(),
+            uas_port.to_string(),
+            "-m".into(),
+            "1".into(),
+            "-timeout".into(),
+            "20s".into(),
+        ],
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let out = prosody.client(
+        "alice@xmpp.test",
+        "alicepass",
+        &[
+            "--send",
+            "romeo\\40example.test@cpim.xmpp.test=hello romeo",
+            "--type",
+            "chat",
+            "--linger",
+            "3",
+            "--timeout",
+            "12",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        uas.wait(Duration::from_secs(10)).success(),
+        "{}",
+        uas.errors_log()
+    );
+    let got = sipp_logged_messages(&uas.messages_log(), true);
+    let m = got
+        .iter()
+        .find(|m| m.starts_with("MESSAGE "))
+        .expect("the UAS got a MESSAGE");
+    assert!(
+        m.starts_with("MESSAGE sip:romeo@example.test SIP/2.0"),
+        "{m}"
+    );
+    assert_eq!(
+        header_of(m, "Content-Type"),
+        Some("text/plain; charset=UTF-8")
+    );
+    assert!(
+        header_of(m, "From")
+            .unwrap()
+            .contains("sip:alice@xmpp.test"),
+        "{m}"
+    );
+    assert!(header_of(m, "Contact").is_none(), "no Contact");
+    assert!(body_of(m).contains("hello romeo"));
+    let err = stdout
+        .lines()
+        .find(|l| l.contains("\"message_error\""))
+        .unwrap_or_else(|| panic!("no error stanza: {stdout}"));
+    assert!(
+        err.contains("item-not-found"),
+        "404 → item-not-found: {err}"
+    );
+    let sent = stdout
+        .lines()
+        .find(|l| l.contains("\"event\": \"sent\""))
+        .expect("sent event");
+    let _ = sent;
+    assert_eq!(gw.metrics().get("messages_from_xmpp_total"), Some(&1));
 }
