@@ -359,3 +359,99 @@ fn xmpp_client_message_reaches_a_sipp_uas_and_its_404_comes_back_as_item_not_fou
     let _ = sent;
     assert_eq!(gw.metrics().get("messages_from_xmpp_total"), Some(&1));
 }
+
+#[test]
+fn xmpp_burst_to_one_sip_uri_leaves_one_at_a_time_in_order_and_2000_bytes_is_refused() {
+    let dir = scratch_dir("xmpp2sip-burst");
+    let prosody = Prosody::start(&dir, "cpim.xmpp.test", "cpim-secret");
+    let uas_port = free_port();
+    let gw = Gateway::start(
+        "xmpp2sip-burst",
+        "",
+        &format!(
+            "{}\n[[route]]\ndomain = \"example.test\"\nvia = \"sip:127.0.0.1:{uas_port}\"\n",
+            delivery_section(&prosody)
+        ),
+    );
+    assert!(
+        wait_eq(&gw, "xmpp_link_up", 1, Duration::from_secs(10)),
+        "log:\n{}",
+        gw.log()
+    );
+    let mut uas = Sipp::start(
+        &dir,
+        "uas_message",
+        &[
+            "-p".into(),
+            uas_port.to_string(),
+            "-m".into(),
+            "10".into(),
+            "-timeout".into(),
+            "30s".into(),
+        ],
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let big = "x".repeat(2000);
+    let big_send = format!("romeo\\40example.test@cpim.xmpp.test={big}");
+    let out = prosody.client(
+        "alice@xmpp.test",
+        "alicepass",
+        &[
+            "--flood",
+            "romeo\\40example.test@cpim.xmpp.test",
+            "--count",
+            "10",
+            "--rate",
+            "0",
+            "--send",
+            &big_send,
+            "--linger",
+            "4",
+            "--timeout",
+            "20",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        uas.wait(Duration::from_secs(20)).success(),
+        "{}\n{}",
+        uas.errors_log(),
+        gw.log()
+    );
+    // The UAS saw the ten in the order they were sent, and one at a time:
+    // its log strictly alternates "MESSAGE received" and "200 sent".
+    let log = uas.messages_log();
+    let mut trace = String::new();
+    for block in log.split("----------------------------------------------- ") {
+        if block.contains("message received") && block.contains("\nMESSAGE ") {
+            trace.push('R');
+        } else if block.contains("message sent") && block.contains("\nSIP/2.0 200") {
+            trace.push('S');
+        }
+    }
+    assert_eq!(trace, "RS".repeat(10), "one outstanding MESSAGE at a time");
+    let got = sipp_logged_messages(&log, true);
+    let seqs: Vec<u32> = got
+        .iter()
+        .filter(|m| m.starts_with("MESSAGE "))
+        .filter_map(|m| {
+            body_of(m)
+                .split("seq=")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
+    assert_eq!(seqs, (0..10).collect::<Vec<u32>>(), "in order");
+    let err = stdout
+        .lines()
+        .find(|l| l.contains("\"message_error\""))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        err.contains("policy-violation"),
+        "2000 bytes → policy-violation: {err}"
+    );
+    assert_eq!(gw.metrics().get("messages_from_xmpp_total"), Some(&10));
+}
