@@ -126,6 +126,7 @@ pub(crate) struct XmppSection {
     pub(crate) address_mode: Option<Spanned<String>>,
     pub(crate) legacy_percent: Option<bool>,
     pub(crate) error_window_ms: Option<Spanned<u64>>,
+    pub(crate) wrap_cpim: Option<bool>,
 }
 
 impl std::fmt::Debug for XmppSection {

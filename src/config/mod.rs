@@ -27,6 +27,7 @@
 //! | `xmpp.domains` | `[]` (XMPP domains reached through the component) |
 //! | `xmpp.address_mode` | `"gateway-subdomain"` (`user\40sip.domain@component`) |
 //! | `xmpp.error_window_ms` | 300 (then 202) |
+//! | `xmpp.wrap_cpim` | false (XMPP → SIP as plain `text/plain`) |
 //! | `xmpp.ping_interval_s` / `ping_timeout_s` | 30 / 10 |
 //! | `xmpp.backoff_min_ms` / `backoff_max_s` / `auth_failure_backoff_s` | 1000 / 60 / 300 |
 //! | `policy.unknown_peer` | `"reject"` |
@@ -132,6 +133,9 @@ pub struct XmppSettings {
     /// How long a SIP MESSAGE towards XMPP waits for an XMPP error before
     /// it is answered 202 (standards.md C1).
     pub error_window: Duration,
+    /// Wrap XMPP-originated text in `message/cpim` on the SIP side
+    /// (RFC 3862; From/To as `im:`).
+    pub wrap_cpim: bool,
 }
 
 /// `[dns]` settings: RFC 3861 / RFC 3263 discovery.
@@ -746,6 +750,7 @@ impl Validator<'_> {
             domains,
             address_mode,
             error_window,
+            wrap_cpim: x.wrap_cpim.unwrap_or(false),
         })
     }
 

@@ -305,3 +305,70 @@ fn domain_policy_rules() {
         assert!(e.to_string().contains(key), "{src:?}: {e}");
     }
 }
+
+#[test]
+fn xmpp_section_and_secret_redaction() {
+    let c = Config::parse(
+        "[xmpp]\nserver = \"127.0.0.1:5347\"\ncomponent = \"cpim.xmpp.test\"\nsecret = \"hunter2-secret\"\n\
+         domains = [\"xmpp.test\"]\naddress_mode = \"same-domain\"\nerror_window_ms = 250\nwrap_cpim = true\n\
+         ping_interval_s = 5\nbackoff_min_ms = 100\nbackoff_max_s = 2\n",
+        "x.toml",
+    )
+    .unwrap();
+    let x = c.xmpp.as_ref().unwrap();
+    assert_eq!(x.server, "127.0.0.1:5347".parse().unwrap());
+    assert_eq!(x.component.domain.to_string(), "cpim.xmpp.test");
+    assert_eq!(x.component.secret.expose(), "hunter2-secret");
+    assert_eq!(x.address_mode, crate::translate::address::Mode::SameDomain);
+    assert_eq!(x.error_window, Duration::from_millis(250));
+    assert!(x.wrap_cpim);
+    assert_eq!(x.component.ping_interval, Duration::from_secs(5));
+    let debug = format!("{c:?}");
+    assert!(
+        !debug.contains("hunter2"),
+        "the secret never reaches Debug output"
+    );
+    // Defaults: gateway-subdomain mode, 300 ms window.
+    let d = Config::parse(
+        "[xmpp]\nserver = \"127.0.0.1:5347\"\ncomponent = \"c.test\"\nsecret = \"s\"\n",
+        "d",
+    )
+    .unwrap();
+    let dx = d.xmpp.unwrap();
+    assert_eq!(dx.error_window, Duration::from_millis(300));
+    assert!(matches!(
+        dx.address_mode,
+        crate::translate::address::Mode::GatewaySubdomain { .. }
+    ));
+    for (src, line, key) in [
+        (
+            "[xmpp]\nserver = \"prosody:5347\"\ncomponent = \"c.test\"\nsecret = \"s\"\n",
+            2,
+            "xmpp.server",
+        ),
+        (
+            "[xmpp]\nserver = \"127.0.0.1:5347\"\ncomponent = \"a@c.test\"\nsecret = \"s\"\n",
+            3,
+            "xmpp.component",
+        ),
+        (
+            "[xmpp]\nserver = \"127.0.0.1:5347\"\ncomponent = \"c.test\"\nsecret = \"\"\n",
+            4,
+            "xmpp.secret",
+        ),
+        (
+            "[xmpp]\nserver = \"127.0.0.1:5347\"\ncomponent = \"c.test\"\nsecret = \"s\"\naddress_mode = \"x\"\n",
+            5,
+            "xmpp.address_mode",
+        ),
+        (
+            "[xmpp]\nserver = \"127.0.0.1:5347\"\ncomponent = \"c.test\"\nsecret = \"s\"\nerror_window_ms = 99999\n",
+            5,
+            "xmpp.error_window_ms",
+        ),
+    ] {
+        let e = err(src);
+        assert_eq!(e.line(), line, "{src:?}: {e}");
+        assert!(e.to_string().contains(key), "{src:?}: {e}");
+    }
+}

@@ -112,7 +112,13 @@ impl Gateway {
             e2e: m.e2e.clone(),
             chat_state: m.chat_state.map(map_chat_state),
         };
-        let sip = match xmpp_to_sip(&content, &XmppMapPolicy::default(), &from_im, &to_im, None) {
+        let policy = XmppMapPolicy {
+            wrap_cpim: self.xmpp.as_ref().is_some_and(|l| l.wrap_cpim),
+            ..XmppMapPolicy::default()
+        };
+        // DateTime for a CPIM wrapper (RFC 3862 §4.4) is wall-clock time,
+        // which the core does not read; wrapping without it is valid.
+        let sip = match xmpp_to_sip(&content, &policy, &from_im, &to_im, None) {
             Ok(SipOutcome::Send(c)) => c,
             Ok(SipOutcome::Skip(_)) => return,
             Err(e) => return self.xmpp_error_reply(el, &stanza_error_for(&e), &e.to_string()),

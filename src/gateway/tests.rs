@@ -891,6 +891,7 @@ fn xmpp_config() -> GatewayConfig {
                 accept_legacy_percent: false,
             },
             error_window: Duration::from_millis(300),
+            wrap_cpim: false,
         }),
         ..config()
     }
@@ -1174,4 +1175,18 @@ fn xmpp_message_over_1300_bytes_gets_policy_violation() {
             && reply.contains("id='big'"),
         "{tail}"
     );
+}
+
+#[test]
+fn wrap_cpim_policy_wraps_xmpp_text_in_message_cpim() {
+    let mut sim = xmpp_sim_with_sip_route();
+    if let Some(l) = sim.gw.xmpp.as_mut() {
+        l.wrap_cpim = true;
+    }
+    let out = xmpp_in(&mut sim, "w1", "wrapped");
+    let fwd = parse_req(&out[0]);
+    assert_eq!(fwd.content_type(), Some("message/cpim"));
+    let cpim = crate::cpim::CpimMessage::parse(fwd.body().clone()).unwrap();
+    assert_eq!(cpim.from().uri(), "im:juliet@xmpp.test", "resource removed");
+    assert_eq!(cpim.content().as_ref(), b"wrapped");
 }

@@ -36,6 +36,8 @@ pub struct XmppLinkConfig {
     pub address_mode: crate::translate::address::Mode,
     /// Wait for an XMPP error this long before answering 202.
     pub error_window: std::time::Duration,
+    /// Wrap XMPP-originated text in `message/cpim` on the SIP side.
+    pub wrap_cpim: bool,
 }
 
 /// The link state the gateway keeps.
@@ -48,6 +50,7 @@ pub(super) struct XmppLink {
     pub(super) domains: Vec<crate::route::DomainPattern>,
     pub(super) address_mode: crate::translate::address::Mode,
     pub(super) error_window: std::time::Duration,
+    pub(super) wrap_cpim: bool,
     /// SIP MESSAGEs sent as stanzas, by stanza id, waiting for the window.
     pub(super) pending: std::collections::HashMap<String, super::to_xmpp::XmppPending>,
     /// Window deadlines, earliest first.
@@ -66,6 +69,7 @@ impl XmppLink {
             domains: config.domains,
             address_mode: config.address_mode,
             error_window: config.error_window,
+            wrap_cpim: config.wrap_cpim,
             pending: std::collections::HashMap::new(),
             windows: std::collections::BTreeSet::new(),
         }

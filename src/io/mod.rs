@@ -63,6 +63,7 @@ pub fn gateway_config(config: &Config) -> GatewayConfig {
             domains: x.domains,
             address_mode: x.address_mode,
             error_window: x.error_window,
+            wrap_cpim: x.wrap_cpim,
         }),
     }
 }
