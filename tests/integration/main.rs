@@ -12,5 +12,6 @@ mod relay_sipp;
 mod resolve_cli;
 mod smime;
 mod transactions;
+mod xmpp_e2e;
 mod xmpp_link;
 mod xmpp_peers;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::common::*;
 
-fn openssl(dir: &Path, args: &[&str]) -> std::process::Output {
+pub(crate) fn openssl(dir: &Path, args: &[&str]) -> std::process::Output {
     require("openssl");
     let out = Command::new("openssl")
         .current_dir(dir)
@@ -24,7 +24,7 @@ fn openssl(dir: &Path, args: &[&str]) -> std::process::Output {
 }
 
 /// A self-signed signer certificate and key in `dir`.
-fn make_signer(dir: &Path) {
+pub(crate) fn make_signer(dir: &Path) {
     openssl(
         dir,
         &[
