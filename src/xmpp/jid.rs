@@ -90,6 +90,9 @@ pub enum JidError {
         /// The first forbidden character.
         ch: char,
     },
+    /// The domainpart has an empty label (`a..b`, `.a`, `a..`).
+    #[error("domainpart has an empty label")]
+    EmptyLabel,
 }
 
 impl Jid {
@@ -204,6 +207,12 @@ fn normalize_domain(domain: &str) -> Result<String, JidError> {
     // RFC 7622 §3.2: a trailing dot is stripped before any other check.
     let d = domain.strip_suffix('.').unwrap_or(domain);
     check_part(d, JidPart::Domain)?;
+    // After that one dot, an empty label is invalid (RFC 7622 §3.2, RFC 1034
+    // §3.1); refusing it also keeps parse ∘ display idempotent (found by the
+    // xmpp_stream fuzz target: "p.." used to become "p." and then "p").
+    if d.split('.').any(str::is_empty) {
+        return Err(JidError::EmptyLabel);
+    }
     if d.bytes().any(|b| b.is_ascii_uppercase()) || !d.is_ascii() {
         let lower = d.to_lowercase();
         // Lowercasing may grow a string (e.g. U+0130); re-check the length.
@@ -311,6 +320,17 @@ mod tests {
             })
         ));
         assert!(Jid::parse(&format!("{}@d", "x".repeat(1023))).is_ok());
+    }
+
+    #[test]
+    fn empty_domain_labels_are_refused_and_parsing_is_idempotent() {
+        // Regression: fuzz/artifacts crash-ac115c2b (input "Pz\u{FEFD}P..").
+        assert_eq!(Jid::parse("Pz\u{FEFD}P.."), Err(JidError::EmptyLabel));
+        assert_eq!(Jid::parse("a..b"), Err(JidError::EmptyLabel));
+        assert_eq!(Jid::parse(".a"), Err(JidError::EmptyLabel));
+        let j = Jid::parse("u@Example.TEST.").unwrap();
+        assert_eq!(j.domain(), "example.test");
+        assert_eq!(Jid::parse(&j.to_string()), Ok(j));
     }
 
     #[test]
