@@ -55,7 +55,11 @@ fn signed_entity(dir: &std::path::Path, text: &str) -> (String, Vec<u8>) {
     );
     std::fs::write(
         dir.join("content.txt"),
-        format!("Content-Type: text/plain\r\n\r\n{text}\r\n"),
+        // The signed content is a message/cpim entity (RFC 3862 §6).
+        format!(
+            "Content-Type: message/cpim\r\n\r\nFrom: <im:alice@sip.test>\r\nTo: <im:bob@xmpp.test>\r\n\r\n\
+             Content-Type: text/plain\r\n\r\n{text}\r\n"
+        ),
     )
     .unwrap();
     openssl(
@@ -147,21 +151,37 @@ fn same_domain_mode_carries_from_subject_and_thread() {
         &["--expect-messages", "1", "--timeout", "20"],
     );
     std::thread::sleep(Duration::from_millis(1500));
-    let uac = UdpPeer::bind();
-    let req = request(
-        "MESSAGE",
-        "sip:bob@xmpp.test",
-        uac.addr(),
-        "z9hG4bKsame1",
+    let uac_port = free_port();
+    let mut uac = Sipp::start(
+        &dir,
+        "uac_message",
         &[
-            ("Content-Type", "text/plain;charset=UTF-8"),
-            ("Subject", "lunch"),
+            gw.addr().to_string(),
+            "-p".into(),
+            uac_port.to_string(),
+            "-s".into(),
+            "bob".into(),
+            "-m".into(),
+            "1".into(),
+            "-timeout".into(),
+            "15s".into(),
+            "-key".into(),
+            "to_domain".into(),
+            "xmpp.test".into(),
+            "-key".into(),
+            "from_domain".into(),
+            "sip.test".into(),
+            "-key".into(),
+            "from_user".into(),
+            "alice".into(),
         ],
-        b"same-domain hello",
     );
-    uac.send(&req, gw.addr());
-    let resp = uac.recv_response(Duration::from_secs(5)).expect("answer");
-    assert!(resp.starts_with("SIP/2.0 202"), "{resp}");
+    assert!(
+        uac.wait(Duration::from_secs(20)).success(),
+        "sipp UAC: {}\n{}",
+        uac.errors_log(),
+        gw.log()
+    );
     let out = bob.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let msg = stdout
@@ -172,13 +192,13 @@ fn same_domain_mode_carries_from_subject_and_thread() {
         msg.contains("\"from\": \"alice@sip.test\""),
         "same-domain from: {msg}"
     );
-    assert!(msg.contains("\"body\": \"same-domain hello\""), "{msg}");
+    assert!(msg.contains("Hello bob, this is alice"), "{msg}");
     assert!(
-        msg.contains("\"subject\": \"lunch\""),
+        msg.contains("\"subject\": \"sipp 1\""),
         "Subject → <subject>: {msg}"
     );
     assert!(
-        msg.contains("\"thread\": \"z9hG4bKsame1@test\""),
+        msg.contains("\"thread\": \"1-"),
         "Call-ID → <thread>: {msg}"
     );
 }
