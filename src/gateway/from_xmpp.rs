@@ -185,6 +185,15 @@ impl Gateway {
             self.stats.xmpp_mapping_refusals += 1;
             return self.xmpp_error_reply(el, &stanza_error_for(&e), &e.to_string());
         }
+        if self.pending_relays() >= self.config.max_pending_relays {
+            self.stats.refused_overload += 1;
+            return self.xmpp_error_to(
+                el,
+                ErrorType::Wait,
+                ErrorCondition::ResourceConstraint,
+                "relay table full",
+            );
+        }
         let relay = Relay {
             origin: Origin::Xmpp { id, sender, ours },
             request_uri: uri,

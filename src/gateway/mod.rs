@@ -408,7 +408,13 @@ impl Gateway {
 
     /// Relays in flight (waiting for DNS or for their outbound leg).
     pub fn pending_relays(&self) -> usize {
-        self.pending.len() + self.resolving.len()
+        let queued: usize = self
+            .sip_queues
+            .values()
+            .map(std::collections::VecDeque::len)
+            .sum();
+        let windows = self.xmpp.as_ref().map_or(0, |l| l.pending.len());
+        self.pending.len() + self.resolving.len() + queued + windows
     }
 
     /// DNS cache counters.

@@ -1190,3 +1190,40 @@ fn wrap_cpim_policy_wraps_xmpp_text_in_message_cpim() {
     assert_eq!(cpim.from().uri(), "im:juliet@xmpp.test", "resource removed");
     assert_eq!(cpim.content().as_ref(), b"wrapped");
 }
+
+#[test]
+fn xmpp_originated_relays_are_bounded_by_the_relay_table() {
+    let mut cfg = xmpp_config();
+    cfg.max_pending_relays = 2;
+    cfg.router = Router::new(vec![StaticRoute {
+        domain: DomainPattern::parse("*").unwrap(),
+        next_hop: NextHop {
+            addr: addr(UAS),
+            transport: Transport::Udp,
+        },
+    }]);
+    let mut sim = Sim::with(cfg);
+    sim.gw.handle_timeout(sim.now);
+    sim.drain();
+    sim.gw.handle_xmpp_connected(sim.now, 1);
+    sim.gw
+        .handle_xmpp_bytes(sim.now, 1, SERVER_HEADER.as_bytes());
+    sim.gw.handle_xmpp_bytes(sim.now, 1, b"<handshake/>");
+    sim.drain();
+    sim.xmpp.clear();
+    let mut relayed = 0;
+    for n in 0..3 {
+        // Distinct destinations, so the per-destination queue does not apply.
+        let st = format!(
+            "<message from='juliet@xmpp.test/b' to='u{n}\\40sip.test@cpim.xmpp.test' id='r{n}'><body>x</body></message>"
+        );
+        sim.gw.handle_xmpp_bytes(sim.now, 1, st.as_bytes());
+        relayed += sim.drain().len();
+    }
+    assert_eq!(relayed, 2, "two relayed, the third refused");
+    let reply = sent_stanza(&sim);
+    assert!(
+        reply.contains("resource-constraint") && reply.contains("id='r2'"),
+        "{reply}"
+    );
+}
