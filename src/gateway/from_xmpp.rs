@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use crate::cpim::{Content, ImUri, TransId};
 use crate::gateway::{Gateway, Origin, Relay};
+use crate::route::FailureClass;
 use crate::sip::{Limits, SipUri, StatusCode};
 use crate::translate::address::{Mode, XmppAddress, xmpp_to_sip as address_to_sip};
 use crate::translate::sip::{LegIds, LocalContact, SipHints, cpim_to_request};
@@ -237,10 +238,7 @@ impl Gateway {
         status: StatusCode,
         reason: Option<&str>,
     ) {
-        let Origin::Xmpp { id, sender, ours } = &r.origin else {
-            return;
-        };
-        if !status.is_success() {
+        let err = (!status.is_success()).then(|| {
             let mapped = if status == StatusCode::REQUEST_TIMEOUT {
                 Some(sip_timeout_to_xmpp())
             } else {
@@ -250,7 +248,45 @@ impl Gateway {
                 sip_status_to_xmpp(StatusCode::SERVER_INTERNAL_ERROR, None)
                     .unwrap_or_else(sip_timeout_to_xmpp)
             });
-            let err = to_stanza_error(&mapped, reason);
+            to_stanza_error(&mapped, reason)
+        });
+        self.finish_xmpp_origin(now, r, err);
+    }
+
+    /// A routing failure for an XMPP-originated message, mapped from its
+    /// class (issue 4 "operations mapping", RFC 7247 §7): no such domain or
+    /// service → `cancel`/`<remote-server-not-found/>`; DNS timeout or every
+    /// target failed → `wait`/`<remote-server-timeout/>`.
+    pub(super) fn answer_xmpp_route_failure(
+        &mut self,
+        now: Instant,
+        r: &Relay,
+        class: FailureClass,
+        text: &str,
+    ) {
+        let (kind, condition) = match class {
+            FailureClass::NotFound | FailureClass::NotOffered => {
+                (ErrorType::Cancel, ErrorCondition::RemoteServerNotFound)
+            }
+            FailureClass::Timeout | FailureClass::Unreachable => {
+                (ErrorType::Wait, ErrorCondition::RemoteServerTimeout)
+            }
+            FailureClass::Local => (ErrorType::Cancel, ErrorCondition::ServiceUnavailable),
+        };
+        self.finish_xmpp_origin(
+            now,
+            r,
+            Some(StanzaError::new(kind, condition).with_text(text)),
+        );
+    }
+
+    /// Sends the error (if any) to the XMPP sender, then lets the next
+    /// queued MESSAGE for the same destination go.
+    fn finish_xmpp_origin(&mut self, now: Instant, r: &Relay, err: Option<StanzaError>) {
+        let Origin::Xmpp { id, sender, ours } = &r.origin else {
+            return;
+        };
+        if let Some(err) = err {
             let reply = Message {
                 from: Some(ours.clone()),
                 to: Some(sender.clone()),

@@ -201,6 +201,15 @@ impl Gateway {
                 self.stats.routed_default += 1;
                 self.start_leg(now, relay, hop, None);
             }
+            None if matches!(relay.origin, Origin::Xmpp { .. }) => {
+                self.stats.refused_no_route += 1;
+                self.answer_xmpp_route_failure(
+                    now,
+                    &relay,
+                    crate::route::FailureClass::NotFound,
+                    &why_not,
+                );
+            }
             None => {
                 self.stats.refused_no_route += 1;
                 self.refuse_relay(now, relay, StatusCode::NOT_FOUND, &why_not, Vec::new());
@@ -304,6 +313,10 @@ impl Gateway {
     }
 
     fn route_failed(&mut self, now: Instant, relay: Relay, e: &RouteError) {
+        if matches!(relay.origin, Origin::Xmpp { .. }) {
+            self.stats.refused_no_route += 1;
+            return self.answer_xmpp_route_failure(now, &relay, e.class(), &e.to_string());
+        }
         let status = StatusCode::from(e);
         let mut hdrs = Vec::new();
         if status == StatusCode::SERVICE_UNAVAILABLE {

@@ -359,3 +359,44 @@ fn xmpp_originated_relays_are_bounded_by_the_relay_table() {
         "{reply}"
     );
 }
+
+#[test]
+fn xmpp_message_to_an_unresolvable_sip_domain_gets_remote_server_errors() {
+    let mut cfg = xmpp_config();
+    cfg.dns_enabled = true;
+    let mut sim = Sim::with(cfg);
+    sim.gw.handle_timeout(sim.now);
+    sim.drain();
+    sim.gw.handle_xmpp_connected(sim.now, 1);
+    sim.gw
+        .handle_xmpp_bytes(sim.now, 1, SERVER_HEADER.as_bytes());
+    sim.gw.handle_xmpp_bytes(sim.now, 1, b"<handshake/>");
+    sim.drain();
+    sim.xmpp.clear();
+    // NXDOMAIN → cancel / remote-server-not-found.
+    let st = "<message from='juliet@xmpp.test/b' to='romeo\\40nowhere.test@cpim.xmpp.test' id='nx'><body>x</body></message>";
+    sim.gw.handle_xmpp_bytes(sim.now, 1, st.as_bytes());
+    sim.drain();
+    for q in sim.queries() {
+        sim.answer(&q, Answer::NxDomain);
+    }
+    let reply = sent_stanza(&sim);
+    assert!(
+        reply.contains("remote-server-not-found") && reply.contains("id='nx'"),
+        "{reply}"
+    );
+    assert!(reply.contains("type='cancel'"), "{reply}");
+    // DNS timeout → wait / remote-server-timeout.
+    sim.xmpp.clear();
+    let st = "<message from='juliet@xmpp.test/b' to='romeo\\40slow.test@cpim.xmpp.test' id='to'><body>x</body></message>";
+    sim.gw.handle_xmpp_bytes(sim.now, 1, st.as_bytes());
+    sim.drain();
+    for q in sim.queries() {
+        sim.answer(&q, Answer::Timeout);
+    }
+    let reply = sent_stanza(&sim);
+    assert!(
+        reply.contains("remote-server-timeout") && reply.contains("type='wait'"),
+        "{reply}"
+    );
+}
