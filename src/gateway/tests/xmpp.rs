@@ -118,7 +118,12 @@ fn component_link_reconnects_with_a_new_connection_id_and_ignores_stale_events()
 
 /// Brings the component link online in the simulation.
 fn online_xmpp_sim() -> Sim {
-    let mut sim = Sim::with(xmpp_config());
+    online_sim_with(xmpp_config())
+}
+
+/// Like [`online_xmpp_sim`], with a custom configuration.
+fn online_sim_with(cfg: GatewayConfig) -> Sim {
+    let mut sim = Sim::with(cfg);
     sim.gw.handle_timeout(sim.now);
     sim.drain();
     sim.gw.handle_xmpp_connected(sim.now, 1);
@@ -334,15 +339,7 @@ fn xmpp_originated_relays_are_bounded_by_the_relay_table() {
             transport: Transport::Udp,
         },
     }]);
-    let mut sim = Sim::with(cfg);
-    sim.gw.handle_timeout(sim.now);
-    sim.drain();
-    sim.gw.handle_xmpp_connected(sim.now, 1);
-    sim.gw
-        .handle_xmpp_bytes(sim.now, 1, SERVER_HEADER.as_bytes());
-    sim.gw.handle_xmpp_bytes(sim.now, 1, b"<handshake/>");
-    sim.drain();
-    sim.xmpp.clear();
+    let mut sim = online_sim_with(cfg);
     let mut relayed = 0;
     for n in 0..3 {
         // Distinct destinations, so the per-destination queue does not apply.
@@ -364,15 +361,7 @@ fn xmpp_originated_relays_are_bounded_by_the_relay_table() {
 fn xmpp_message_to_an_unresolvable_sip_domain_gets_remote_server_errors() {
     let mut cfg = xmpp_config();
     cfg.dns_enabled = true;
-    let mut sim = Sim::with(cfg);
-    sim.gw.handle_timeout(sim.now);
-    sim.drain();
-    sim.gw.handle_xmpp_connected(sim.now, 1);
-    sim.gw
-        .handle_xmpp_bytes(sim.now, 1, SERVER_HEADER.as_bytes());
-    sim.gw.handle_xmpp_bytes(sim.now, 1, b"<handshake/>");
-    sim.drain();
-    sim.xmpp.clear();
+    let mut sim = online_sim_with(cfg);
     // NXDOMAIN → cancel / remote-server-not-found.
     let st = "<message from='juliet@xmpp.test/b' to='romeo\\40nowhere.test@cpim.xmpp.test' id='nx'><body>x</body></message>";
     sim.gw.handle_xmpp_bytes(sim.now, 1, st.as_bytes());
