@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-stage() { printf '\n=== %s\n' "$*"; }
+stage() { printf '\n=== %s (%ds elapsed)\n' "$*" "$SECONDS"; }
 
 stage "peers"
 scripts/install-peers.sh

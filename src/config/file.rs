@@ -127,6 +127,9 @@ pub(crate) struct XmppSection {
     pub(crate) legacy_percent: Option<bool>,
     pub(crate) error_window_ms: Option<Spanned<u64>>,
     pub(crate) wrap_cpim: Option<bool>,
+    pub(crate) wrap_cpim_domains: Option<Vec<Spanned<String>>>,
+    pub(crate) composing_refresh_s: Option<Spanned<u64>>,
+    pub(crate) composing_max_active_s: Option<Spanned<u64>>,
 }
 
 impl std::fmt::Debug for XmppSection {

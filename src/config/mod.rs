@@ -28,6 +28,9 @@
 //! | `xmpp.address_mode` | `"gateway-subdomain"` (`user\40sip.domain@component`) |
 //! | `xmpp.error_window_ms` | 300 (then 202) |
 //! | `xmpp.wrap_cpim` | false (XMPP → SIP as plain `text/plain`) |
+//! | `xmpp.wrap_cpim_domains` | `[]` (SIP domains that get `message/cpim` anyway) |
+//! | `xmpp.composing_refresh_s` | 90 (RFC 3994 `<refresh>` sent to SIP; 60–3600) |
+//! | `xmpp.composing_max_active_s` | 300 (XMPP `<composing/>` kept alive at most) |
 //! | `xmpp.ping_interval_s` / `ping_timeout_s` | 30 / 10 |
 //! | `xmpp.backoff_min_ms` / `backoff_max_s` / `auth_failure_backoff_s` | 1000 / 60 / 300 |
 //! | `policy.unknown_peer` | `"reject"` |
@@ -136,6 +139,15 @@ pub struct XmppSettings {
     /// Wrap XMPP-originated text in `message/cpim` on the SIP side
     /// (RFC 3862; From/To as `im:`).
     pub wrap_cpim: bool,
+    /// SIP destination domains whose MESSAGEs from XMPP are wrapped in
+    /// `message/cpim` even when [`Self::wrap_cpim`] is off (per-peer policy).
+    pub wrap_cpim_domains: Vec<DomainPattern>,
+    /// The RFC 3994 `<refresh>` the gateway announces, and keeps, while an
+    /// XMPP user is composing towards SIP.
+    pub composing_refresh: Duration,
+    /// How long an XMPP `<composing/>` is refreshed without any change
+    /// before the gateway sends `idle` itself.
+    pub composing_max_active: Duration,
 }
 
 /// `[dns]` settings: RFC 3861 / RFC 3263 discovery.
@@ -744,6 +756,32 @@ impl Validator<'_> {
             }
             Some(w) => Duration::from_millis(*w.get_ref()),
         };
+        let mut wrap_cpim_domains = Vec::new();
+        for d in x.wrap_cpim_domains.iter().flatten() {
+            wrap_cpim_domains.push(self.pattern(d, "xmpp.wrap_cpim_domains")?);
+        }
+        let composing_refresh = match &x.composing_refresh_s {
+            None => Duration::from_secs(90),
+            Some(r) if !(60..=3600).contains(r.get_ref()) => {
+                return Err(self.err(
+                    r.span(),
+                    "xmpp.composing_refresh_s",
+                    "must be between 60 and 3600 (RFC 3994 §3.2: at least 60)",
+                ));
+            }
+            Some(r) => Duration::from_secs(*r.get_ref()),
+        };
+        let composing_max_active = match &x.composing_max_active_s {
+            None => Duration::from_secs(300),
+            Some(m) if !(1..=86_400).contains(m.get_ref()) => {
+                return Err(self.err(
+                    m.span(),
+                    "xmpp.composing_max_active_s",
+                    "must be between 1 and 86400",
+                ));
+            }
+            Some(m) => Duration::from_secs(*m.get_ref()),
+        };
         Ok(XmppSettings {
             server,
             component: c,
@@ -751,6 +789,9 @@ impl Validator<'_> {
             address_mode,
             error_window,
             wrap_cpim: x.wrap_cpim.unwrap_or(false),
+            wrap_cpim_domains,
+            composing_refresh,
+            composing_max_active,
         })
     }
 

@@ -311,7 +311,9 @@ fn xmpp_section_and_secret_redaction() {
     let c = Config::parse(
         "[xmpp]\nserver = \"127.0.0.1:5347\"\ncomponent = \"cpim.xmpp.test\"\nsecret = \"hunter2-secret\"\n\
          domains = [\"xmpp.test\"]\naddress_mode = \"same-domain\"\nerror_window_ms = 250\nwrap_cpim = true\n\
-         ping_interval_s = 5\nbackoff_min_ms = 100\nbackoff_max_s = 2\n",
+         ping_interval_s = 5\nbackoff_min_ms = 100\nbackoff_max_s = 2\n\
+         wrap_cpim_domains = [\"legacy.test\", \"*.old.test\"]\ncomposing_refresh_s = 120\n\
+         composing_max_active_s = 600\n",
         "x.toml",
     )
     .unwrap();
@@ -322,6 +324,10 @@ fn xmpp_section_and_secret_redaction() {
     assert_eq!(x.address_mode, crate::translate::address::Mode::SameDomain);
     assert_eq!(x.error_window, Duration::from_millis(250));
     assert!(x.wrap_cpim);
+    assert_eq!(x.wrap_cpim_domains.len(), 2);
+    assert!(x.wrap_cpim_domains[1].matches("a.old.test"));
+    assert_eq!(x.composing_refresh, Duration::from_secs(120));
+    assert_eq!(x.composing_max_active, Duration::from_secs(600));
     assert_eq!(x.component.ping_interval, Duration::from_secs(5));
     let debug = format!("{c:?}");
     assert!(
@@ -336,6 +342,11 @@ fn xmpp_section_and_secret_redaction() {
     .unwrap();
     let dx = d.xmpp.unwrap();
     assert_eq!(dx.error_window, Duration::from_millis(300));
+    assert!(!dx.wrap_cpim && dx.wrap_cpim_domains.is_empty());
+    assert_eq!(
+        (dx.composing_refresh, dx.composing_max_active),
+        (Duration::from_secs(90), Duration::from_secs(300))
+    );
     assert!(matches!(
         dx.address_mode,
         crate::translate::address::Mode::GatewaySubdomain { .. }
@@ -365,6 +376,16 @@ fn xmpp_section_and_secret_redaction() {
             "[xmpp]\nserver = \"127.0.0.1:5347\"\ncomponent = \"c.test\"\nsecret = \"s\"\nerror_window_ms = 99999\n",
             5,
             "xmpp.error_window_ms",
+        ),
+        (
+            "[xmpp]\nserver = \"127.0.0.1:5347\"\ncomponent = \"c.test\"\nsecret = \"s\"\ncomposing_refresh_s = 30\n",
+            5,
+            "xmpp.composing_refresh_s",
+        ),
+        (
+            "[xmpp]\nserver = \"127.0.0.1:5347\"\ncomponent = \"c.test\"\nsecret = \"s\"\n\nwrap_cpim_domains = [\"a..b\"]\n",
+            6,
+            "xmpp.wrap_cpim_domains",
         ),
     ] {
         let e = err(src);

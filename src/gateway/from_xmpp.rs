@@ -38,6 +38,12 @@ const SIP_SIZE_LIMIT: usize = 1300;
 impl Gateway {
     /// A `<message>` (not an error) addressed to the component.
     pub(super) fn on_xmpp_message(&mut self, now: Instant, el: &Element) {
+        self.xmpp_message_in(now, el, false);
+    }
+
+    /// Maps and relays one `<message>`. `refresh` marks a stanza the
+    /// gateway made up to refresh an isComposing `active` (RFC 3994 §3.2).
+    pub(super) fn xmpp_message_in(&mut self, now: Instant, el: &Element, refresh: bool) {
         let m = match Message::parse(el) {
             Ok(m) => m,
             Err(e) => {
@@ -104,6 +110,10 @@ impl Gateway {
                 "address is not an im: address",
             );
         };
+        if m.html.is_some() {
+            // RFC 7572 §5: the SIP side gets text/plain; the markup is lost.
+            self.stats.xmpp_mapping_losses += 1;
+        }
         let content = XmppMessageContent {
             lang: m.lang.clone(),
             body: m.body().map(str::to_string),
@@ -112,9 +122,19 @@ impl Gateway {
             xhtml_body: None,
             e2e: m.e2e.clone(),
             chat_state: m.chat_state.map(map_chat_state),
+            composing_refresh_secs: None,
+        };
+        let Some(content) =
+            self.composing_from_xmpp(now, &sender, &ours, &dest.to_string(), content, refresh)
+        else {
+            return;
         };
         let policy = XmppMapPolicy {
-            wrap_cpim: self.xmpp.as_ref().is_some_and(|l| l.wrap_cpim),
+            wrap_cpim: self.xmpp.as_ref().is_some_and(|l| l.wraps_for(&dest.host)),
+            composing_refresh_secs: self
+                .xmpp
+                .as_ref()
+                .map_or(90, |l| l.composing.refresh_secs()),
             ..XmppMapPolicy::default()
         };
         // DateTime for a CPIM wrapper (RFC 3862 §4.4) is wall-clock time,
@@ -238,6 +258,9 @@ impl Gateway {
         status: StatusCode,
         reason: Option<&str>,
     ) {
+        if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+            self.composing_refused(r);
+        }
         let err = (!status.is_success()).then(|| {
             let mapped = if status == StatusCode::REQUEST_TIMEOUT {
                 Some(sip_timeout_to_xmpp())

@@ -26,6 +26,7 @@
 //! relay, a connect failure, a 503 or a transaction timeout moves to the
 //! next DNS candidate on a new client transaction.
 
+mod composing;
 mod from_xmpp;
 pub mod policy;
 mod relay;

@@ -85,4 +85,16 @@ pub struct GatewayStats {
     pub xmpp_link_down_refusals: u64,
     /// SIP MESSAGEs towards XMPP whose content could not be carried (415…).
     pub xmpp_mapping_refusals: u64,
+    /// Content that could not be carried and was left out of an otherwise
+    /// delivered message (e.g. XHTML-IM markup that did not survive).
+    pub xmpp_mapping_losses: u64,
+    /// RFC 3994 §3.2 refreshes of an `active` isComposing the gateway sent
+    /// on behalf of an XMPP user still composing.
+    pub composing_refreshes: u64,
+    /// RFC 3994 §3.3 receiver timeouts: a SIP composer's `active` ran out
+    /// without a refresh, so the XMPP user was told the composer paused.
+    pub composing_timeouts: u64,
+    /// isComposing indications not sent: duplicates inside the refresh
+    /// interval, or towards a SIP URI that answered 415 (RFC 3994 §4).
+    pub composing_suppressed: u64,
 }

@@ -12,7 +12,10 @@ use std::time::Instant;
 use crate::gateway::{Gateway, Origin, Relay};
 use crate::sip::StatusCode;
 use crate::translate::address::{SipAddress, escape_localpart, sip_to_xmpp};
-use crate::translate::xmpp::{SipSide, XmppMapPolicy, cpim_to_xmpp};
+use crate::translate::xmpp::{SipSide, XHTML_IM_NAMESPACE, XmppMapPolicy, cpim_to_xmpp};
+
+/// The XHTML namespace of the XEP-0071 inner `<body/>`.
+const XHTML_NAMESPACE: &str = "http://www.w3.org/1999/xhtml";
 use crate::translate::xmpp_errors::{
     ReceivedXmppError, XmppErrorPolicy, sip_answer_after_window, status_for,
 };
@@ -112,9 +115,14 @@ impl Gateway {
             thread: content.thread.clone().map(|id| Thread { id, parent: None }),
             e2e: content.e2e.clone(),
             chat_state: content.chat_state.map(chat_state),
+            html: content
+                .xhtml_body
+                .as_deref()
+                .and_then(|m| self.xhtml_element(m)),
             ..Message::default()
         };
         let el: Element = stanza.to_element();
+        let from_jid = stanza.from.clone();
         let Some(link) = self.xmpp.as_mut() else {
             return;
         };
@@ -140,6 +148,28 @@ impl Gateway {
             },
         );
         self.stats.messages_to_xmpp += 1;
+        if let Some(from) = from_jid {
+            self.composing_from_sip(now, &from, &to, &content);
+        }
+    }
+
+    /// The XEP-0071 `<html/>` wrapper around the XHTML-IM markup that
+    /// `translate::xmpp` produced from `text/html` (RFC 7572 §7). The markup
+    /// is well-formed by construction; should it ever fail to parse, the
+    /// stanza goes without it (the plain `<body/>` still carries the text)
+    /// and the loss is counted.
+    fn xhtml_element(&mut self, markup: &str) -> Option<Element> {
+        let doc = format!(
+            "<html xmlns='{XHTML_IM_NAMESPACE}'><body xmlns='{XHTML_NAMESPACE}'>{markup}</body></html>"
+        );
+        match crate::xmpp::parse_standalone(&doc) {
+            Ok(el) => Some(el),
+            Err(e) => {
+                tracing::debug!(error = %e, "xhtml-im markup dropped");
+                self.stats.xmpp_mapping_losses += 1;
+                None
+            }
+        }
     }
 
     /// The XMPP `from` (the SIP sender as RFC 7247 §6 says) and `to` (the

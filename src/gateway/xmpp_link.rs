@@ -38,6 +38,12 @@ pub struct XmppLinkConfig {
     pub error_window: std::time::Duration,
     /// Wrap XMPP-originated text in `message/cpim` on the SIP side.
     pub wrap_cpim: bool,
+    /// SIP destination domains that get `message/cpim` regardless.
+    pub wrap_cpim_domains: Vec<crate::route::DomainPattern>,
+    /// RFC 3994 `<refresh>` announced while an XMPP user composes.
+    pub composing_refresh: std::time::Duration,
+    /// Longest an XMPP `<composing/>` is refreshed without a change.
+    pub composing_max_active: std::time::Duration,
 }
 
 /// The link state the gateway keeps.
@@ -51,6 +57,9 @@ pub(super) struct XmppLink {
     pub(super) address_mode: crate::translate::address::Mode,
     pub(super) error_window: std::time::Duration,
     pub(super) wrap_cpim: bool,
+    pub(super) wrap_cpim_domains: Vec<crate::route::DomainPattern>,
+    /// isComposing state in both directions (RFC 3994 timers).
+    pub(super) composing: super::composing::ComposingTable,
     /// SIP MESSAGEs sent as stanzas, by stanza id, waiting for the window.
     pub(super) pending: std::collections::HashMap<String, super::to_xmpp::XmppPending>,
     /// Window deadlines, earliest first.
@@ -70,17 +79,31 @@ impl XmppLink {
             address_mode: config.address_mode,
             error_window: config.error_window,
             wrap_cpim: config.wrap_cpim,
+            wrap_cpim_domains: config.wrap_cpim_domains,
+            composing: super::composing::ComposingTable::new(
+                config.composing_refresh,
+                config.composing_max_active,
+            ),
             pending: std::collections::HashMap::new(),
             windows: std::collections::BTreeSet::new(),
         }
     }
 
     pub(super) fn poll_timeout(&self) -> Option<Instant> {
-        let window = self.windows.first().map(|(t, _)| *t);
-        match (self.component.poll_timeout(), window) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            self.component.poll_timeout(),
+            self.windows.first().map(|(t, _)| *t),
+            self.composing.poll_timeout(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Whether MESSAGEs from XMPP to `sip_domain` are wrapped in
+    /// `message/cpim` (globally, or for that domain).
+    pub(super) fn wraps_for(&self, sip_domain: &str) -> bool {
+        self.wrap_cpim || self.wrap_cpim_domains.iter().any(|d| d.matches(sip_domain))
     }
 
     pub(super) fn is_online(&self) -> bool {
@@ -239,6 +262,7 @@ impl Gateway {
             link.component.handle_timeout(now, &mut self.rng);
         }
         self.close_windows(now);
+        self.composing_timeout(now);
     }
 }
 

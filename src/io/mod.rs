@@ -64,6 +64,9 @@ pub fn gateway_config(config: &Config) -> GatewayConfig {
             address_mode: x.address_mode,
             error_window: x.error_window,
             wrap_cpim: x.wrap_cpim,
+            wrap_cpim_domains: x.wrap_cpim_domains,
+            composing_refresh: x.composing_refresh,
+            composing_max_active: x.composing_max_active,
         }),
     }
 }

@@ -51,6 +51,9 @@ pub enum PatternError {
     /// `*` anywhere but as the whole pattern or a leading `*.` label.
     #[error("wildcard only allowed as `*` or a leading `*.`")]
     BadWildcard,
+    /// An empty label (`a..b`, `.a`).
+    #[error("empty label in domain pattern")]
+    EmptyLabel,
 }
 
 impl DomainPattern {
@@ -78,6 +81,9 @@ impl DomainPattern {
             .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '.' || *c == '_'))
         {
             return Err(PatternError::BadChar(c));
+        }
+        if rest.split('.').any(str::is_empty) {
+            return Err(PatternError::EmptyLabel);
         }
         let rest = rest.to_ascii_lowercase();
         Ok(DomainPattern(if suffix {

@@ -33,3 +33,12 @@ pub use stanza::{
 };
 pub use stats::XmppStats;
 pub use stream::{StreamError, StreamItem, StreamLimits, StreamParser};
+
+/// Parses one standalone element, outside any stream (no inherited
+/// namespace bindings), with the default [`StreamLimits`] and the same
+/// refusals as the stream parser (no DTD, no entities but the predefined
+/// ones, no forbidden characters). For markup the gateway builds itself,
+/// such as the XHTML-IM body (XEP-0071) made from SIP `text/html`.
+pub fn parse_standalone(xml: &str) -> Result<Element, StreamError> {
+    tree::parse_element(xml.as_bytes(), 0, &Vec::new(), &StreamLimits::default())
+}

@@ -625,5 +625,6 @@ fn same_seed_same_transcript() {
     assert_eq!(run(), run());
 }
 
+mod composing;
 mod dns;
 mod xmpp;

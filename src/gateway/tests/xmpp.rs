@@ -6,7 +6,7 @@ use super::*;
 
 // --- XEP-0114 component link, driven through the gateway in virtual time --
 
-fn xmpp_config() -> GatewayConfig {
+pub(super) fn xmpp_config() -> GatewayConfig {
     let mut component = crate::xmpp::ComponentConfig::new(
         crate::xmpp::Jid::parse("cpim.xmpp.test").unwrap(),
         crate::xmpp::Secret::new("s3cr3t"),
@@ -24,6 +24,9 @@ fn xmpp_config() -> GatewayConfig {
             },
             error_window: Duration::from_millis(300),
             wrap_cpim: false,
+            wrap_cpim_domains: Vec::new(),
+            composing_refresh: Duration::from_secs(90),
+            composing_max_active: Duration::from_secs(300),
         }),
         ..config()
     }
@@ -117,12 +120,12 @@ fn component_link_reconnects_with_a_new_connection_id_and_ignores_stale_events()
 }
 
 /// Brings the component link online in the simulation.
-fn online_xmpp_sim() -> Sim {
+pub(super) fn online_xmpp_sim() -> Sim {
     online_sim_with(xmpp_config())
 }
 
 /// Like [`online_xmpp_sim`], with a custom configuration.
-fn online_sim_with(cfg: GatewayConfig) -> Sim {
+pub(super) fn online_sim_with(cfg: GatewayConfig) -> Sim {
     let mut sim = Sim::with(cfg);
     sim.gw.handle_timeout(sim.now);
     sim.drain();
@@ -136,7 +139,7 @@ fn online_sim_with(cfg: GatewayConfig) -> Sim {
     sim
 }
 
-fn to_xmpp_message(branch: &str, user: &str) -> Vec<u8> {
+pub(super) fn to_xmpp_message(branch: &str, user: &str) -> Vec<u8> {
     String::from_utf8(text_message(branch))
         .unwrap()
         .replace("sip:bob@example.test", &format!("sip:{user}@xmpp.test"))
@@ -147,7 +150,7 @@ fn to_xmpp_message(branch: &str, user: &str) -> Vec<u8> {
         .into_bytes()
 }
 
-fn sent_stanza(sim: &Sim) -> String {
+pub(super) fn sent_stanza(sim: &Sim) -> String {
     match &sim.xmpp[..] {
         [XmppOut::Send(1, s)] => s.clone(),
         other => panic!("expected one stanza, got {other:?}"),
@@ -225,7 +228,7 @@ fn sip_message_towards_xmpp_while_the_link_is_down_is_503_with_retry_after() {
 
 // --- XMPP <message> → SIP MESSAGE ----------------------------------------
 
-fn xmpp_in(sim: &mut Sim, id: &str, body: &str) -> Vec<Transmit> {
+pub(super) fn xmpp_in(sim: &mut Sim, id: &str, body: &str) -> Vec<Transmit> {
     let st = format!(
         "<message from='juliet@xmpp.test/balcony' to='romeo\\40sip.test@cpim.xmpp.test' id='{id}' type='chat'>\
          <body>{body}</body><thread>th-{id}</thread></message>"
@@ -234,7 +237,7 @@ fn xmpp_in(sim: &mut Sim, id: &str, body: &str) -> Vec<Transmit> {
     sim.drain()
 }
 
-fn xmpp_sim_with_sip_route() -> Sim {
+pub(super) fn xmpp_sim_with_sip_route() -> Sim {
     let mut sim = online_xmpp_sim();
     sim.gw.config.router = Router::new(vec![StaticRoute {
         domain: DomainPattern::parse("sip.test").unwrap(),

@@ -36,8 +36,18 @@ pub(super) enum Composing {
     Idle,
 }
 
-/// Reads the `state` of an isComposing document.
-pub(super) fn parse(body: &[u8]) -> Result<Composing, MapError> {
+/// What an isComposing document says: its `state`, and for `active` the
+/// `refresh` interval in seconds when one is given (RFC 3994 §3.3: the
+/// receiver assumes 120 s when it is absent).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Indication {
+    pub(super) state: Composing,
+    pub(super) refresh_secs: Option<u32>,
+}
+
+/// Reads the `state` and `refresh` of an isComposing document. A `refresh`
+/// that is not a positive integer is ignored (the default applies).
+pub(super) fn parse(body: &[u8]) -> Result<Indication, MapError> {
     let bad = MapError::InvalidIsComposing;
     if body.len() > MAX_DOC {
         return Err(bad("document too large"));
@@ -49,10 +59,16 @@ pub(super) fn parse(body: &[u8]) -> Result<Composing, MapError> {
     let mut in_state = false;
     let mut state_text = String::new();
     let mut state = None;
+    let mut in_refresh = false;
+    let mut refresh_text = String::new();
+    let mut refresh = None;
     while let Some(lt) = rest.find('<') {
         let text = rest.get(..lt).unwrap_or("");
         if in_state {
             state_text.push_str(text);
+        }
+        if in_refresh {
+            refresh_text.push_str(text);
         }
         let tail = rest.get(lt..).unwrap_or("");
         if let Some(after) = tail.strip_prefix("<!--") {
@@ -84,6 +100,10 @@ pub(super) fn parse(body: &[u8]) -> Result<Composing, MapError> {
                 in_state = false;
                 state = Some(std::mem::take(&mut state_text));
             }
+            if in_refresh && local == "refresh" && depth == 2 {
+                in_refresh = false;
+                refresh = Some(std::mem::take(&mut refresh_text));
+            }
             depth = depth.checked_sub(1).ok_or(bad("unbalanced end tag"))?;
             continue;
         }
@@ -95,6 +115,9 @@ pub(super) fn parse(body: &[u8]) -> Result<Composing, MapError> {
         }
         if depth == 1 && local == "state" && !self_closing && state.is_none() {
             in_state = true;
+        }
+        if depth == 1 && local == "refresh" && !self_closing && refresh.is_none() {
+            in_refresh = true;
         }
         if !self_closing {
             depth = depth.saturating_add(1);
@@ -110,10 +133,17 @@ pub(super) fn parse(body: &[u8]) -> Result<Composing, MapError> {
         return Err(bad("unclosed element"));
     }
     let state = state.ok_or(bad("no state element"))?;
-    Ok(if decode_entities(&state).trim() == "active" {
+    let state = if decode_entities(&state).trim() == "active" {
         Composing::Active
     } else {
         Composing::Idle
+    };
+    let refresh_secs = refresh
+        .and_then(|r| r.trim().parse::<u32>().ok())
+        .filter(|r| *r > 0 && state == Composing::Active);
+    Ok(Indication {
+        state,
+        refresh_secs,
     })
 }
 
@@ -150,12 +180,28 @@ mod tests {
             xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n\
             <state>active</state>\n<contenttype>text/plain</contenttype>\n\
             <refresh>90</refresh>\n</isComposing>";
-        assert_eq!(parse(active.as_bytes()).unwrap(), Composing::Active);
+        assert_eq!(
+            parse(active.as_bytes()).unwrap(),
+            Indication {
+                state: Composing::Active,
+                refresh_secs: Some(90)
+            }
+        );
         let idle = "<is:isComposing xmlns:is='urn:ietf:params:xml:ns:im-iscomposing'>\
             <!-- c --><is:state> idle </is:state><is:lastactive>2003-01-27T10:43:00Z</is:lastactive></is:isComposing>";
-        assert_eq!(parse(idle.as_bytes()).unwrap(), Composing::Idle);
+        assert_eq!(parse(idle.as_bytes()).unwrap().state, Composing::Idle);
         let unknown = "<isComposing><state>thinking</state></isComposing>";
-        assert_eq!(parse(unknown.as_bytes()).unwrap(), Composing::Idle);
+        assert_eq!(parse(unknown.as_bytes()).unwrap().state, Composing::Idle);
+        // No refresh (the receiver's 120 s default applies), a bad one, and
+        // a refresh on idle, which means nothing.
+        for doc in [
+            "<isComposing><state>active</state></isComposing>",
+            "<isComposing><state>active</state><refresh>0</refresh></isComposing>",
+            "<isComposing><state>active</state><refresh>soon</refresh></isComposing>",
+            "<isComposing><state>idle</state><refresh>60</refresh></isComposing>",
+        ] {
+            assert_eq!(parse(doc.as_bytes()).unwrap().refresh_secs, None, "{doc}");
+        }
     }
 
     #[test]
@@ -177,9 +223,9 @@ mod tests {
     fn builds_and_reads_back() {
         let a = build(Composing::Active, 10);
         assert!(a.contains("<refresh>60</refresh>"));
-        assert_eq!(parse(a.as_bytes()).unwrap(), Composing::Active);
+        assert_eq!(parse(a.as_bytes()).unwrap().state, Composing::Active);
         let i = build(Composing::Idle, 90);
         assert!(!i.contains("refresh"));
-        assert_eq!(parse(i.as_bytes()).unwrap(), Composing::Idle);
+        assert_eq!(parse(i.as_bytes()).unwrap().state, Composing::Idle);
     }
 }

@@ -103,6 +103,10 @@ pub struct XmppMessageContent {
     pub e2e: Option<String>,
     /// A XEP-0085 chat state child.
     pub chat_state: Option<ChatState>,
+    /// The `<refresh>` (seconds) of an `active` isComposing this content
+    /// came from. Not written to the stanza: the gateway, as the RFC 3994
+    /// §3.3 receiver, uses it to time the composer out (120 s when absent).
+    pub composing_refresh_secs: Option<u32>,
 }
 
 /// XEP-0085 chat states (namespace [`CHATSTATES_NAMESPACE`]).

@@ -88,10 +88,12 @@ fn fill(
         }
         "message/cpim" => unwrap_cpim(out, content, policy, depth)?,
         ISCOMPOSING_TYPE => {
-            out.chat_state = Some(match iscomposing::parse(&content.body)? {
+            let ind = iscomposing::parse(&content.body)?;
+            out.chat_state = Some(match ind.state {
                 Composing::Active => ChatState::Composing,
                 Composing::Idle => policy.idle_chat_state,
             });
+            out.composing_refresh_secs = ind.refresh_secs;
         }
         _ => return Err(MapError::UnsupportedType(content.content_type.clone())),
     }
