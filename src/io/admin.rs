@@ -180,6 +180,26 @@ pub(crate) fn render(s: &GatewayStats) -> String {
             s.xmpp_mapping_refusals,
         ),
         (
+            "xmpp_mapping_losses_total",
+            "content left out of an otherwise delivered message",
+            s.xmpp_mapping_losses,
+        ),
+        (
+            "composing_refreshes_total",
+            "RFC 3994 active refreshes sent for XMPP composers",
+            s.composing_refreshes,
+        ),
+        (
+            "composing_timeouts_total",
+            "SIP composers timed out (XMPP user told paused)",
+            s.composing_timeouts,
+        ),
+        (
+            "composing_suppressed_total",
+            "isComposing indications not sent (duplicate, or URI answered 415)",
+            s.composing_suppressed,
+        ),
+        (
             "xmpp_connects_total",
             "XMPP component connection attempts",
             s.xmpp_connects,

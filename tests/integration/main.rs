@@ -12,6 +12,7 @@ mod relay_sipp;
 mod resolve_cli;
 mod smime;
 mod transactions;
+mod xmpp_content;
 mod xmpp_e2e;
 mod xmpp_link;
 mod xmpp_peers;
