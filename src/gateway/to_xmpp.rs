@@ -199,6 +199,7 @@ impl Gateway {
             hdrs.push(("Warning".to_string(), self.warning(&w)));
         }
         self.stats.messages_failure += 1;
+        self.record_xmpp_outbound(now, &p.relay, Some(condition));
         self.answer(now, &p.relay, answer.status, hdrs, None);
     }
 
@@ -220,6 +221,7 @@ impl Gateway {
             };
             let answer = sip_answer_after_window(None, &XmppErrorPolicy::default());
             self.stats.messages_indeterminate += 1;
+            self.record_xmpp_outbound(now, &p.relay, None);
             self.answer(now, &p.relay, answer.status, Vec::new(), None);
         }
     }

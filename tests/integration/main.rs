@@ -7,6 +7,7 @@ mod common;
 
 mod cli;
 mod dns_routing;
+mod metrics;
 mod refusals;
 mod relay_sipp;
 mod resolve_cli;

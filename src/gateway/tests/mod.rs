@@ -626,4 +626,5 @@ fn same_seed_same_transcript() {
 }
 
 mod dns;
+mod operations;
 mod xmpp;
