@@ -6,6 +6,7 @@
 mod common;
 
 mod cli;
+mod deploy;
 mod dns_routing;
 mod metrics;
 mod refusals;
