@@ -1,7 +1,8 @@
 //! Micro-benchmarks of the hot paths, in ns per operation: SIP parse of a
 //! typical MESSAGE, `message/cpim` parse, and the full SIP → CPIM → SIP
 //! translation of one message (parse, translate, build the outbound
-//! request, encode it).
+//! request, encode it), the core's relay round trip, and what the metrics
+//! layer adds per finished leg.
 
 #![allow(clippy::disallowed_methods)]
 
@@ -129,5 +130,26 @@ fn benches(c: &mut Criterion) {
     });
 }
 
-criterion_group!(hot, benches);
+/// What the driver adds per finished leg: counting one operation event
+/// into the prometheus-client families (a labelled counter and histogram).
+fn metrics_record(c: &mut Criterion) {
+    use cpim_gateway::gateway::{
+        Binding, Direction, GatewayEvent, NativeCode, Operation, OperationKind, Outcome,
+    };
+    let (_tx, rx) = tokio::sync::watch::channel(Default::default());
+    let (_metrics, recorder) = cpim_gateway::metrics::Metrics::new(rx);
+    let event = GatewayEvent::Operation(Operation {
+        binding: Binding::Sip,
+        direction: Direction::Inbound,
+        kind: OperationKind::Message,
+        outcome: Outcome::Success,
+        code: NativeCode::Sip(200),
+        elapsed: std::time::Duration::from_micros(1500),
+    });
+    c.bench_function("metrics_record_operation", |b| {
+        b.iter(|| recorder.observe(black_box(&event)))
+    });
+}
+
+criterion_group!(hot, benches, metrics_record);
 criterion_main!(hot);

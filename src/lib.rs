@@ -12,6 +12,8 @@
 //! - [`route`]: static routes, RFC 3861/3263 DNS resolution (sans-IO), RFC 2782 ordering.
 //! - [`gateway`]: composes the cores: policy, loop protection, correlation.
 //! - [`config`]: TOML schema → validated settings.
+//! - [`metrics`]: Prometheus families from the core's counters and events;
+//!   the admin endpoint (`/metrics`, `/healthz`, `/readyz`).
 //! - [`io`]: sockets, clock and the single event loop. The only place with IO.
 
 #![warn(missing_docs, unreachable_pub)]
@@ -20,6 +22,7 @@ pub mod config;
 pub mod cpim;
 pub mod gateway;
 pub mod io;
+pub mod metrics;
 pub mod route;
 pub mod sip;
 pub mod translate;

@@ -112,7 +112,7 @@ impl Gateway {
         };
         if m.html.is_some() {
             // RFC 7572 §5: the SIP side gets text/plain; the markup is lost.
-            self.stats.xmpp_mapping_losses += 1;
+            self.stats.content_dropped += 1;
         }
         let content = XmppMessageContent {
             lang: m.lang.clone(),
@@ -204,6 +204,7 @@ impl Gateway {
         trial.encode(&mut buf);
         if let Err(e) = sip_size_check(buf.len(), SIP_SIZE_LIMIT) {
             self.stats.xmpp_mapping_refusals += 1;
+            self.stats.xmpp_to_sip_mapping_refusals += 1;
             return self.xmpp_error_reply(el, &stanza_error_for(&e), &e.to_string());
         }
         if self.pending_relays() >= self.config.max_pending_relays {
@@ -309,6 +310,7 @@ impl Gateway {
         let Origin::Xmpp { id, sender, ours } = &r.origin else {
             return;
         };
+        self.record_xmpp_inbound(now, r, err.as_ref().map(|e| e.condition));
         if let Some(err) = err {
             let reply = Message {
                 from: Some(ours.clone()),
@@ -346,6 +348,7 @@ impl Gateway {
         condition: ErrorCondition,
         text: &str,
     ) {
+        self.record_xmpp_refusal(condition);
         if let Ok(reply) = crate::xmpp::stanza::error_reply(original, kind, condition, Some(text)) {
             self.send_xmpp(&reply);
         }

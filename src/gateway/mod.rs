@@ -54,7 +54,10 @@ use crate::sip::{Limits, Message, Method, Request, StatusCode, Transmit, Transpo
 use crate::translate::status::StatusTable;
 
 pub use policy::{Policy, PolicyConfig};
-pub use stats::GatewayStats;
+pub use stats::{
+    Binding, Direction, GatewayStats, LinkState, NativeCode, Operation, OperationKind, Outcome,
+    StatsSnapshot,
+};
 pub use xmpp_link::XmppLinkConfig;
 
 /// Header the gateway adds to every request it re-originates, carrying its
@@ -203,6 +206,8 @@ pub enum GatewayEvent {
         /// Why.
         reason: String,
     },
+    /// One leg of a CPIM operation finished (for metrics).
+    Operation(Operation),
 }
 
 /// A MESSAGE accepted for relay: the inbound leg and what the outbound leg
@@ -246,6 +251,8 @@ struct Pending {
     next_hop: NextHop,
     /// Remaining DNS candidates for failover (None for static routes).
     plan: Option<Plan>,
+    /// When this leg's request was first sent.
+    started: Instant,
 }
 
 /// A relay waiting for DNS.
@@ -377,6 +384,7 @@ impl Gateway {
     /// or finished resolutions are ignored.
     pub fn handle_resolved(&mut self, now: Instant, query: QueryId, answer: Answer) {
         let now = self.clamp(now);
+        self.stats.count_dns_answer(&answer);
         let id = query.resolution();
         if let Some(r) = self.resolving.get_mut(&id) {
             r.resolution

@@ -118,6 +118,7 @@ impl Gateway {
             .and_then(|()| self.policy.check_domain(now, msg.source.domain()))
             .and_then(|()| self.policy.check_domain(now, msg.destination.domain()));
         if let Err(refusal) = checked {
+            self.stats.count_policy_refusal(&refusal);
             let mut hdrs = Vec::new();
             if let Refusal::RateLimited {
                 retry_after_secs, ..
@@ -174,6 +175,7 @@ impl Gateway {
         }
         // 1b. XMPP domains reached through the component link.
         if self.is_xmpp_domain(&dest_domain) {
+            self.stats.routed_xmpp += 1;
             return self.deliver_xmpp(now, relay);
         }
         // 2. Local domains: nothing delivers to local users yet.
@@ -364,6 +366,7 @@ impl Gateway {
                         relay,
                         next_hop: hop,
                         plan,
+                        started: now,
                     },
                 );
             }
@@ -387,6 +390,7 @@ impl Gateway {
         let Some(p) = self.pending.remove(&client) else {
             return;
         };
+        self.record_sip_outbound(now, &p, outcome);
         let carried = self.final_headers.remove(&client).unwrap_or_default();
         let retryable = match outcome {
             Outcome::Status(s) => s == StatusCode::SERVICE_UNAVAILABLE,
@@ -441,6 +445,7 @@ impl Gateway {
             }
             Origin::Xmpp { .. } => self.answer_xmpp_origin(now, r, status, None),
         }
+        self.record_sip_inbound(now, r, status);
         let elapsed = now.saturating_duration_since(r.started);
         self.out
             .push_back(Output::Event(GatewayEvent::RelayFinished {
@@ -478,6 +483,7 @@ impl Gateway {
             }
             Origin::Xmpp { .. } => self.answer_xmpp_origin(now, &relay, status, Some(reason)),
         }
+        self.record_sip_inbound(now, &relay, status);
         self.out.push_back(Output::Event(GatewayEvent::Refused {
             status: status.as_u16(),
             reason: reason.to_string(),
@@ -495,6 +501,7 @@ impl Gateway {
     ) {
         extra.push(("Warning".into(), self.warning(reason)));
         self.respond(now, handle, req, status, extra);
+        self.record_sip_refusal(status);
         self.out.push_back(Output::Event(GatewayEvent::Refused {
             status: status.as_u16(),
             reason: reason.to_string(),

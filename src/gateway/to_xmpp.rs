@@ -166,7 +166,7 @@ impl Gateway {
             Ok(el) => Some(el),
             Err(e) => {
                 tracing::debug!(error = %e, "xhtml-im markup dropped");
-                self.stats.xmpp_mapping_losses += 1;
+                self.stats.content_dropped += 1;
                 None
             }
         }
@@ -229,6 +229,7 @@ impl Gateway {
             hdrs.push(("Warning".to_string(), self.warning(&w)));
         }
         self.stats.messages_failure += 1;
+        self.record_xmpp_outbound(now, &p.relay, Some(condition));
         self.answer(now, &p.relay, answer.status, hdrs, None);
     }
 
@@ -250,6 +251,7 @@ impl Gateway {
             };
             let answer = sip_answer_after_window(None, &XmppErrorPolicy::default());
             self.stats.messages_indeterminate += 1;
+            self.record_xmpp_outbound(now, &p.relay, None);
             self.answer(now, &p.relay, answer.status, Vec::new(), None);
         }
     }

@@ -10,9 +10,10 @@ use bytes::Bytes;
 use tokio::net::UdpSocket;
 use tokio::sync::{Semaphore, mpsc, watch};
 
-use crate::gateway::{Gateway, GatewayEvent, GatewayStats, Output};
+use crate::gateway::{Gateway, GatewayEvent, Output, StatsSnapshot};
 use crate::io::clock;
 use crate::io::dns::DnsClient;
+use crate::metrics::Recorder;
 use crate::route::{Answer, Query, QueryId};
 use crate::sip::{Limits, Transmit, Transport};
 
@@ -57,7 +58,10 @@ pub(crate) struct Driver {
     pub(crate) tcp: HashMap<SocketAddr, mpsc::Sender<Bytes>>,
     pub(crate) limits: Limits,
     pub(crate) tcp_slots: Arc<Semaphore>,
-    pub(crate) stats_tx: watch::Sender<GatewayStats>,
+    /// The counters the admin endpoint reads, published after each batch.
+    pub(crate) stats_tx: watch::Sender<StatsSnapshot>,
+    /// Counts operation events as they are drained.
+    pub(crate) recorder: Recorder,
     /// The DNS client; `None` when `[dns] enabled = false` (queries are then
     /// answered with a failure at once, which the core never asks for).
     pub(crate) dns: Option<Arc<DnsClient>>,
@@ -99,7 +103,7 @@ impl Driver {
                 }
             }
             deadline = self.flush().await;
-            let stats = *self.gateway.stats();
+            let stats = self.gateway.snapshot();
             self.stats_tx.send_if_modified(|s| {
                 let changed = *s != stats;
                 *s = stats;
@@ -186,7 +190,10 @@ impl Driver {
                         x.close();
                     }
                 }
-                Some(Output::Event(e)) => log_event(&e),
+                Some(Output::Event(e)) => {
+                    self.recorder.observe(&e);
+                    log_event(&e);
+                }
                 Some(Output::Timeout(t)) => return Some(t),
                 None => return None,
             }
@@ -284,5 +291,6 @@ fn log_event(e: &GatewayEvent) {
         GatewayEvent::Dropped { reason } => {
             tracing::info!(reason = %reason, "dropped unanswerable input")
         }
+        GatewayEvent::Operation(op) => tracing::trace!(?op, "operation leg finished"),
     }
 }

@@ -1,8 +1,8 @@
-//! Everything that touches the outside world: sockets, the clock, the admin
-//! endpoint and the single event loop ([`driver`]). The protocol cores never
-//! do IO; this module makes no protocol decisions.
+//! Everything that touches the outside world: sockets, the clock and the
+//! single event loop ([`driver`]); it starts the admin endpoint that
+//! `crate::metrics` serves. The protocol cores never do IO; this module
+//! makes no protocol decisions.
 
-mod admin;
 mod clock;
 pub(crate) mod dns;
 mod driver;
@@ -19,7 +19,8 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{Semaphore, mpsc, watch};
 
 use crate::config::Config;
-use crate::gateway::{Gateway, GatewayConfig, GatewayStats};
+use crate::gateway::{Gateway, GatewayConfig};
+use crate::metrics::Metrics;
 use crate::route::Router;
 use crate::sip::Transport;
 
@@ -73,6 +74,19 @@ pub fn gateway_config(config: &Config) -> GatewayConfig {
 
 /// Binds every listener and runs the gateway until `shutdown` resolves.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    let gw = gateway_config(&config);
+    let node_id = gw.node_id.clone();
+    let gateway = Gateway::new(gw);
+    // The admin endpoint comes up first, so /readyz can say what is missing.
+    let (stats_tx, stats_rx) = watch::channel(gateway.snapshot());
+    let (metrics, recorder) = Metrics::new(stats_rx);
+    let metrics = Arc::new(metrics);
+    let admin = TcpListener::bind(config.admin.listen)
+        .await
+        .with_context(|| format!("bind admin {}", config.admin.listen))?;
+    tracing::info!(addr = %config.admin.listen, "admin endpoint on /metrics, /healthz and /readyz");
+    tokio::spawn(crate::metrics::http::serve(admin, metrics.clone()));
+
     let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
     let limits = config.sip.limits;
     let tcp_slots = Arc::new(Semaphore::new(config.sip.max_tcp_connections));
@@ -104,12 +118,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
             }
         }
     }
-    let (stats_tx, stats_rx) = watch::channel(GatewayStats::default());
-    let admin = TcpListener::bind(config.admin.listen)
-        .await
-        .with_context(|| format!("bind admin {}", config.admin.listen))?;
-    tracing::info!(addr = %config.admin.listen, "admin endpoint on /metrics and /healthz");
-    tokio::spawn(admin::serve(admin, stats_rx));
+    metrics.startup.set_listeners_bound();
 
     let dns = if config.dns.enabled {
         let client = dns::DnsClient::new(&config.dns).context(
@@ -119,10 +128,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     } else {
         None
     };
-    let gw = gateway_config(&config);
-    tracing::info!(node_id = %gw.node_id, routes = config.routes.len(), "gateway started");
+    tracing::info!(node_id = %node_id, routes = config.routes.len(), "gateway started");
     let driver = driver::Driver {
-        gateway: Gateway::new(gw),
+        gateway,
         udp,
         events_tx,
         events_rx,
@@ -130,6 +138,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         limits,
         tcp_slots,
         stats_tx,
+        recorder,
         dns,
         xmpp: None,
     };

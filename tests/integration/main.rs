@@ -6,7 +6,9 @@
 mod common;
 
 mod cli;
+mod deploy;
 mod dns_routing;
+mod metrics;
 mod refusals;
 mod relay_sipp;
 mod resolve_cli;

@@ -102,7 +102,7 @@ fn sip_text_html_becomes_body_plus_xhtml_im() {
         "{stanza}"
     );
     assert!(!stanza.contains("script"), "{stanza}");
-    assert_eq!(sim.gw.stats().xmpp_mapping_losses, 0);
+    assert_eq!(sim.gw.stats().content_dropped, 0);
 }
 
 #[test]

@@ -627,4 +627,5 @@ fn same_seed_same_transcript() {
 
 mod composing;
 mod dns;
+mod operations;
 mod xmpp;

@@ -1,0 +1,73 @@
+//! What `/healthz` and `/readyz` answer.
+//!
+//! - `/healthz` (liveness): the process answers HTTP. Nothing else is
+//!   checked, so a restart is only triggered by a hung process.
+//! - `/readyz` (readiness): every SIP listener is bound, the state store is
+//!   open, and the XMPP component link is online when `[xmpp]` is
+//!   configured. There is no state store yet (presence, issue 5, brings
+//!   it): that check always passes until then.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::gateway::{LinkState, StatsSnapshot};
+
+/// Facts about start-up that the snapshot does not carry.
+#[derive(Debug, Default)]
+pub struct Startup {
+    listeners_bound: AtomicBool,
+}
+
+impl Startup {
+    /// Every configured SIP listener is bound.
+    pub fn set_listeners_bound(&self) {
+        self.listeners_bound.store(true, Ordering::Release);
+    }
+
+    fn listeners_bound(&self) -> bool {
+        self.listeners_bound.load(Ordering::Acquire)
+    }
+}
+
+/// Why the gateway is not ready (empty: ready).
+pub(super) fn not_ready(startup: &Startup, s: &StatsSnapshot) -> Vec<&'static str> {
+    let mut why = Vec::new();
+    if !startup.listeners_bound() {
+        why.push("sip listeners are not bound yet");
+    }
+    // The state store: none exists yet, so nothing to check.
+    match s.xmpp.state {
+        LinkState::NotConfigured | LinkState::Online => {}
+        LinkState::Disconnected => why.push("xmpp link is down"),
+        LinkState::Connecting => why.push("xmpp link is connecting"),
+        LinkState::Closed => why.push("xmpp link is closed"),
+    }
+    why
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_link(state: LinkState) -> StatsSnapshot {
+        let mut s = StatsSnapshot::default();
+        s.xmpp.state = state;
+        s
+    }
+
+    #[test]
+    fn ready_needs_listeners_and_an_online_link_when_configured() {
+        let startup = Startup::default();
+        let s = with_link(LinkState::NotConfigured);
+        assert_eq!(not_ready(&startup, &s), ["sip listeners are not bound yet"]);
+        startup.set_listeners_bound();
+        assert!(not_ready(&startup, &s).is_empty());
+        assert!(not_ready(&startup, &with_link(LinkState::Online)).is_empty());
+        for (state, why) in [
+            (LinkState::Disconnected, "xmpp link is down"),
+            (LinkState::Connecting, "xmpp link is connecting"),
+            (LinkState::Closed, "xmpp link is closed"),
+        ] {
+            assert_eq!(not_ready(&startup, &with_link(state)), [why]);
+        }
+    }
+}
