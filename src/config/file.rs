@@ -58,6 +58,7 @@ pub(crate) struct GatewaySection {
     pub(crate) node_id: Option<Spanned<String>>,
     pub(crate) rng_seed: Option<u64>,
     pub(crate) default_route: Option<Spanned<String>>,
+    pub(crate) drain_timeout_s: Option<Spanned<u64>>,
 }
 
 /// `[dns]`

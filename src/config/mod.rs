@@ -18,6 +18,7 @@
 //! | `gateway.state_dir` | `./state` |
 //! | `gateway.node_id` | random per start |
 //! | `gateway.default_route` | none (after DNS discovery) |
+//! | `gateway.drain_timeout_s` | 10 (SIGTERM: finish in-flight work, then exit 0) |
 //! | `dns.enabled` | true |
 //! | `dns.nameservers` | `[]` = the system resolver (`/etc/resolv.conf`) |
 //! | `dns.timeout_ms` / `attempts` | 2000 / 2 |
@@ -119,6 +120,9 @@ pub struct GatewaySettings {
     /// Next hop for destinations no static route, local domain or DNS
     /// lookup serves.
     pub default_route: Option<NextHop>,
+    /// How long SIGTERM waits for accepted operations to finish before
+    /// answering what is left (202 if forwarded, else 503) and exiting.
+    pub drain_timeout: Duration,
 }
 
 /// `[xmpp]` settings. `Debug` never shows the secret (it is a
@@ -365,6 +369,17 @@ impl Validator<'_> {
             default_route: match &f.gateway.default_route {
                 Some(v) => Some(self.next_hop(v, "gateway.default_route")?),
                 None => None,
+            },
+            drain_timeout: match &f.gateway.drain_timeout_s {
+                None => Duration::from_secs(10),
+                Some(d) if !(1..=600).contains(d.get_ref()) => {
+                    return Err(self.err(
+                        d.span(),
+                        "gateway.drain_timeout_s",
+                        "must be between 1 and 600",
+                    ));
+                }
+                Some(d) => Duration::from_secs(*d.get_ref()),
             },
         };
         let dns = self.dns(&f.dns)?;

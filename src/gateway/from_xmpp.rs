@@ -44,6 +44,18 @@ impl Gateway {
     /// Maps and relays one `<message>`. `refresh` marks a stanza the
     /// gateway made up to refresh an isComposing `active` (RFC 3994 §3.2).
     pub(super) fn xmpp_message_in(&mut self, now: Instant, el: &Element, refresh: bool) {
+        if self.draining {
+            if !refresh {
+                self.stats.refused_draining += 1;
+                self.xmpp_error_to(
+                    el,
+                    ErrorType::Wait,
+                    ErrorCondition::ServiceUnavailable,
+                    "gateway is shutting down",
+                );
+            }
+            return;
+        }
         let m = match Message::parse(el) {
             Ok(m) => m,
             Err(e) => {

@@ -28,6 +28,7 @@
 
 mod composing;
 mod from_xmpp;
+pub mod lifecycle;
 pub mod policy;
 mod relay;
 pub mod stats;
@@ -284,6 +285,8 @@ pub struct Gateway {
     out: VecDeque<Output>,
     stats: GatewayStats,
     last_now: Option<Instant>,
+    /// Set by [`Gateway::begin_drain`]: new operations are refused.
+    draining: bool,
 }
 
 impl Gateway {
@@ -305,6 +308,7 @@ impl Gateway {
             out: VecDeque::new(),
             stats: GatewayStats::default(),
             last_now: None,
+            draining: false,
             config,
         }
     }
@@ -506,6 +510,17 @@ impl Gateway {
 
     fn dispatch(&mut self, now: Instant, remote: SocketAddr, handle: ServerHandle, req: Request) {
         match req.method() {
+            Method::Message if self.draining => {
+                self.stats.refused_draining += 1;
+                let hdrs = vec![
+                    (
+                        "Retry-After".into(),
+                        lifecycle::DRAIN_RETRY_AFTER.to_string(),
+                    ),
+                    ("Warning".into(), self.warning("gateway is shutting down")),
+                ];
+                self.respond(now, handle, &req, StatusCode::SERVICE_UNAVAILABLE, hdrs);
+            }
             Method::Message => self.relay(now, remote, handle, req),
             Method::Invite => {
                 self.stats.sip_invites_rejected += 1;

@@ -122,6 +122,10 @@ pub struct GatewayStats {
     /// isComposing indications not sent: duplicates inside the refresh
     /// interval, or towards a SIP URI that answered 415 (RFC 3994 §4).
     pub composing_suppressed: u64,
+    /// Operations refused because the gateway is draining (503 / wait).
+    pub refused_draining: u64,
+    /// Configuration reloads applied (SIGHUP).
+    pub reloads: u64,
 }
 
 /// Policy refusals by the rule that refused ([`Refusal`]).

@@ -13,6 +13,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use crate::gateway::{Gateway, GatewayEvent, Output, StatsSnapshot};
 use crate::io::clock;
 use crate::io::dns::DnsClient;
+use crate::io::signals::Control;
 use crate::metrics::Recorder;
 use crate::route::{Answer, Query, QueryId};
 use crate::sip::{Limits, Transmit, Transport};
@@ -67,18 +68,27 @@ pub(crate) struct Driver {
     pub(crate) dns: Option<Arc<DnsClient>>,
     /// The component link's connection, when one is open or opening.
     pub(crate) xmpp: Option<crate::io::xmpp::XmppConn>,
+    /// Readiness facts `/readyz` reads (draining is set here).
+    pub(crate) startup: Arc<crate::metrics::health::Startup>,
+    /// How long a drain may take before what is left is answered.
+    pub(crate) drain_timeout: std::time::Duration,
 }
 
 impl Driver {
-    /// Runs until `shutdown` resolves.
-    pub(crate) async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) {
-        tokio::pin!(shutdown);
+    /// Runs until a drain (SIGTERM) has finished: every accepted operation
+    /// answered, or the drain timeout passed and what was left answered.
+    pub(crate) async fn run(mut self, mut controls: mpsc::Receiver<Control>) {
         // Let the core start its timers (the XMPP link connects at once).
         self.gateway.handle_timeout(clock::now());
         let mut deadline: Option<std::time::Instant> = self.flush().await;
+        let mut drain_until: Option<std::time::Instant> = None;
         loop {
+            let wake = match (deadline, drain_until) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             let sleep = async {
-                match deadline {
+                match wake {
                     Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
                     None => std::future::pending::<()>().await,
                 }
@@ -97,18 +107,56 @@ impl Driver {
                 () = sleep => {
                     self.gateway.handle_timeout(clock::now());
                 }
-                () = &mut shutdown => {
-                    tracing::info!("shutdown requested");
+                ctl = controls.recv() => match ctl {
+                    Some(Control::Reload(config)) => self.reload(&config),
+                    Some(Control::Drain) if drain_until.is_none() => {
+                        let pending = self.gateway.pending_relays();
+                        tracing::info!(pending, timeout_s = self.drain_timeout.as_secs(), "draining: new operations get 503, in-flight ones finish");
+                        self.startup.set_draining();
+                        self.gateway.begin_drain();
+                        drain_until = Some(clock::now() + self.drain_timeout);
+                    }
+                    Some(Control::Drain) => tracing::info!("already draining"),
+                    None => {}
+                },
+            }
+            deadline = self.flush().await;
+            if let Some(until) = drain_until {
+                let now = clock::now();
+                if self.gateway.is_drained() {
+                    tracing::info!("drained: every accepted operation was answered");
+                    break;
+                }
+                if now >= until {
+                    tracing::warn!(
+                        left = self.gateway.pending_relays(),
+                        "drain timeout: answering what is left (202 if forwarded, else 503)"
+                    );
+                    self.gateway.finish_drain(now);
+                    let _ = self.flush().await;
                     break;
                 }
             }
-            deadline = self.flush().await;
             let stats = self.gateway.snapshot();
             self.stats_tx.send_if_modified(|s| {
                 let changed = *s != stats;
                 *s = stats;
                 changed
             });
+        }
+    }
+
+    /// Applies a reloaded configuration's routes and policy.
+    fn reload(&mut self, config: &crate::config::Config) {
+        let new = crate::io::gateway_config(config);
+        let r = self.gateway.reload(&new);
+        tracing::info!(
+            routes = config.routes.len(),
+            peers = config.policy.peers.len(),
+            "configuration reloaded: routes and policy applied"
+        );
+        if !r.needs_restart.is_empty() {
+            tracing::warn!(changed = ?r.needs_restart, "these settings changed but only apply after a restart");
         }
     }
 

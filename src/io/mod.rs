@@ -7,11 +7,11 @@ mod clock;
 pub(crate) mod dns;
 mod driver;
 pub mod resolve;
+mod signals;
 mod tcp;
 mod xmpp;
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -72,8 +72,10 @@ pub fn gateway_config(config: &Config) -> GatewayConfig {
     }
 }
 
-/// Binds every listener and runs the gateway until `shutdown` resolves.
-pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+/// Binds every listener and runs the gateway until SIGTERM (or Ctrl-C)
+/// has drained it. SIGHUP reloads routes and policy from `config_path`.
+pub async fn run(config: Config, config_path: Option<std::path::PathBuf>) -> anyhow::Result<()> {
+    let controls = signals::spawn(config_path);
     let gw = gateway_config(&config);
     let node_id = gw.node_id.clone();
     let gateway = Gateway::new(gw);
@@ -141,8 +143,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         recorder,
         dns,
         xmpp: None,
+        startup: metrics.startup.clone(),
+        drain_timeout: config.gateway.drain_timeout,
     };
-    driver.run(shutdown).await;
+    driver.run(controls).await;
     Ok(())
 }
 

@@ -5,7 +5,8 @@
 //! - `/readyz` (readiness): every SIP listener is bound, the state store is
 //!   open, and the XMPP component link is online when `[xmpp]` is
 //!   configured. There is no state store yet (presence, issue 5, brings
-//!   it): that check always passes until then.
+//!   it): that check always passes until then. While draining for
+//!   shutdown (SIGTERM) it is never ready.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -15,12 +16,19 @@ use crate::gateway::{LinkState, StatsSnapshot};
 #[derive(Debug, Default)]
 pub struct Startup {
     listeners_bound: AtomicBool,
+    draining: AtomicBool,
 }
 
 impl Startup {
     /// Every configured SIP listener is bound.
     pub fn set_listeners_bound(&self) {
         self.listeners_bound.store(true, Ordering::Release);
+    }
+
+    /// SIGTERM arrived: the gateway refuses new work and will exit, so a
+    /// load balancer should stop sending it traffic.
+    pub fn set_draining(&self) {
+        self.draining.store(true, Ordering::Release);
     }
 
     fn listeners_bound(&self) -> bool {
@@ -33,6 +41,9 @@ pub(super) fn not_ready(startup: &Startup, s: &StatsSnapshot) -> Vec<&'static st
     let mut why = Vec::new();
     if !startup.listeners_bound() {
         why.push("sip listeners are not bound yet");
+    }
+    if startup.draining.load(Ordering::Acquire) {
+        why.push("draining for shutdown");
     }
     // The state store: none exists yet, so nothing to check.
     match s.xmpp.state {
@@ -69,5 +80,7 @@ mod tests {
         ] {
             assert_eq!(not_ready(&startup, &with_link(state)), [why]);
         }
+        startup.set_draining();
+        assert_eq!(not_ready(&startup, &s), ["draining for shutdown"]);
     }
 }

@@ -15,7 +15,7 @@
 //! "Admin endpoint and metrics" section.
 
 mod events;
-mod health;
+pub mod health;
 pub mod http;
 mod snapshot;
 

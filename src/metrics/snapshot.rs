@@ -241,7 +241,7 @@ fn link_state_label(s: LinkState) -> &'static str {
 }
 
 /// The counters of the first admin endpoint, names unchanged.
-fn flat_counters(g: &GatewayStats) -> [(&'static str, &'static str, u64); 43] {
+fn flat_counters(g: &GatewayStats) -> [(&'static str, &'static str, u64); 45] {
     [
         (
             "sip_requests_received",
@@ -368,6 +368,16 @@ fn flat_counters(g: &GatewayStats) -> [(&'static str, &'static str, u64); 43] {
             "content_dropped",
             "Content left out of a message that was still delivered (e.g. XHTML-IM to SIP)",
             g.content_dropped,
+        ),
+        (
+            "refused_draining",
+            "Operations refused while draining for shutdown (503 with Retry-After)",
+            g.refused_draining,
+        ),
+        (
+            "config_reloads",
+            "Configuration reloads applied (SIGHUP)",
+            g.reloads,
         ),
         (
             "composing_refreshes",

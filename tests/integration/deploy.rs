@@ -396,6 +396,9 @@ fn systemd_unit_and_dockerfile_are_consistent() {
             .unwrap()
             .contains(" check-config --config ")
     );
+    // SIGHUP reloads, SIGTERM drains (tests/integration/lifecycle.rs).
+    assert_eq!(one("[Service]ExecReload"), Some("/bin/kill -HUP $MAINPID"));
+    assert_eq!(one("[Service]KillSignal"), Some("SIGTERM"));
     for (k, v) in [
         ("DynamicUser", "yes"),
         ("NoNewPrivileges", "yes"),

@@ -8,6 +8,7 @@ mod common;
 mod cli;
 mod deploy;
 mod dns_routing;
+mod lifecycle;
 mod metrics;
 mod refusals;
 mod relay_sipp;

@@ -627,5 +627,6 @@ fn same_seed_same_transcript() {
 
 mod composing;
 mod dns;
+mod lifecycle;
 mod operations;
 mod xmpp;
