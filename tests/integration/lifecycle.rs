@@ -8,34 +8,6 @@ use std::time::Duration;
 
 use crate::common::*;
 
-fn uac_args(gw: &Gateway, count: u32, rate: Option<u32>) -> Vec<String> {
-    let mut a: Vec<String> = [
-        gw.addr().to_string(),
-        "-p".into(),
-        free_port().to_string(),
-        "-s".into(),
-        "bob".into(),
-        "-m".into(),
-        count.to_string(),
-        "-timeout".into(),
-        "15s".into(),
-        "-key".into(),
-        "to_domain".into(),
-        "example.test".into(),
-        "-key".into(),
-        "from_domain".into(),
-        "sip.test".into(),
-        "-key".into(),
-        "from_user".into(),
-        "alice".into(),
-    ]
-    .to_vec();
-    if let Some(r) = rate {
-        a.extend(["-r".into(), r.to_string()]);
-    }
-    a
-}
-
 fn uas_args(port: u16, count: u32) -> Vec<String> {
     vec![
         "-p".into(),
@@ -65,7 +37,11 @@ fn sighup_applies_a_changed_route_without_losing_the_message_in_flight() {
     let mut uas_a = Sipp::start(&sub(&dir, "a"), "uas_message_slow", &uas_args(port_a, 1));
     let mut uas_b = Sipp::start(&sub(&dir, "b"), "uas_message", &uas_args(port_b, 1));
     std::thread::sleep(Duration::from_millis(300));
-    let mut first = Sipp::start(&sub(&dir, "u1"), "uac_message", &uac_args(&gw, 1, None));
+    let mut first = Sipp::start(
+        &sub(&dir, "u1"),
+        "uac_message",
+        &uac_args(gw.addr(), "example.test", 1, 15),
+    );
     // The MESSAGE is at A, which answers after 1.5 s: reload meanwhile.
     std::thread::sleep(Duration::from_millis(500));
     let cfg = std::fs::read_to_string(gw.config_path()).unwrap();
@@ -81,7 +57,11 @@ fn sighup_applies_a_changed_route_without_losing_the_message_in_flight() {
         gw.log()
     );
     assert!(uas_a.wait(Duration::from_secs(5)).success());
-    let mut second = Sipp::start(&sub(&dir, "u2"), "uac_message", &uac_args(&gw, 1, None));
+    let mut second = Sipp::start(
+        &sub(&dir, "u2"),
+        "uac_message",
+        &uac_args(gw.addr(), "example.test", 1, 15),
+    );
     assert!(
         second.wait(Duration::from_secs(10)).success(),
         "{}",
@@ -116,7 +96,11 @@ fn sighup_with_a_broken_config_is_refused_and_the_running_one_stays() {
     assert_eq!(gw.metrics().get("config_reloads_total"), Some(&0));
     let mut uas = Sipp::start(&sub(&dir, "uas"), "uas_message", &uas_args(port, 1));
     std::thread::sleep(Duration::from_millis(300));
-    let mut uac = Sipp::start(&sub(&dir, "uac"), "uac_message", &uac_args(&gw, 1, None));
+    let mut uac = Sipp::start(
+        &sub(&dir, "uac"),
+        "uac_message",
+        &uac_args(gw.addr(), "example.test", 1, 15),
+    );
     assert!(uac.wait(Duration::from_secs(10)).success(), "{}", gw.log());
     assert!(uas.wait(Duration::from_secs(5)).success());
     assert!(gw.alive());
@@ -140,8 +124,8 @@ fn sigterm_under_sipp_load_drains_and_exits_0() {
     std::thread::sleep(Duration::from_millis(300));
     // 200 MESSAGE/s for 2 s; SIGTERM lands in the middle.
     // Calls sent after the gateway exited give up after 2 s.
-    let mut args = uac_args(&gw, 400, Some(200));
-    args.extend(["-recv_timeout".into(), "2000".into()]);
+    let mut args = uac_args(gw.addr(), "example.test", 400, 15);
+    args.extend(["-r", "200", "-recv_timeout", "2000"].map(String::from));
     let mut uac = Sipp::start(&sub(&dir, "uac"), "uac_message", &args);
     std::thread::sleep(Duration::from_millis(1000));
     gw.signal("TERM");

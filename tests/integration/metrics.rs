@@ -173,27 +173,10 @@ fn sipp_run(
         dir,
         uac,
         &[
-            gw.addr().to_string(),
-            "-p".into(),
-            free_port().to_string(),
-            "-s".into(),
-            "bob".into(),
-            "-m".into(),
-            calls.to_string(),
-            "-r".into(),
-            "20".into(),
-            "-timeout".into(),
-            "30s".into(),
-            "-key".into(),
-            "to_domain".into(),
-            domain.into(),
-            "-key".into(),
-            "from_domain".into(),
-            "sip.test".into(),
-            "-key".into(),
-            "from_user".into(),
-            "alice".into(),
-        ],
+            uac_args(gw.addr(), domain, calls, 30),
+            vec!["-r".into(), "20".into()],
+        ]
+        .concat(),
     );
     let st = uac.wait(Duration::from_secs(40));
     assert!(

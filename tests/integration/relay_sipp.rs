@@ -20,7 +20,6 @@ fn bodies(msgs: &[String]) -> BTreeSet<String> {
 fn relay_through(transport_in: &str, transport_out: &str) {
     let dir = scratch_dir(&format!("relay-{transport_in}-{transport_out}"));
     let uas_port = free_port();
-    let uac_port = free_port();
     let out = if transport_out == "t1" { "tcp" } else { "udp" };
     let gw = Gateway::start(
         &format!("relay-{transport_in}"),
@@ -48,29 +47,10 @@ fn relay_through(transport_in: &str, transport_out: &str) {
         &dir,
         "uac_message",
         &[
-            gw.addr().to_string(),
-            "-p".into(),
-            uac_port.to_string(),
-            "-t".into(),
-            transport_in.into(),
-            "-s".into(),
-            "bob".into(),
-            "-m".into(),
-            CALLS.to_string(),
-            "-r".into(),
-            "20".into(),
-            "-timeout".into(),
-            "30s".into(),
-            "-key".into(),
-            "to_domain".into(),
-            "example.test".into(),
-            "-key".into(),
-            "from_domain".into(),
-            "sip.test".into(),
-            "-key".into(),
-            "from_user".into(),
-            "alice".into(),
-        ],
+            uac_args(gw.addr(), "example.test", CALLS, 30),
+            vec!["-t".into(), transport_in.into(), "-r".into(), "20".into()],
+        ]
+        .concat(),
     );
     let uac_status = uac.wait(Duration::from_secs(40));
     let uas_status = uas.wait(Duration::from_secs(40));

@@ -88,31 +88,11 @@ fn silent_next_hop_gives_sipp_uac_408_after_timer_f() {
             silent.addr()
         ),
     );
-    let uac_port = free_port();
     let started = std::time::Instant::now();
     let mut uac = Sipp::start(
         &dir,
         "uac_message_408",
-        &[
-            gw.addr().to_string(),
-            "-p".into(),
-            uac_port.to_string(),
-            "-s".into(),
-            "bob".into(),
-            "-m".into(),
-            "1".into(),
-            "-timeout".into(),
-            "20s".into(),
-            "-key".into(),
-            "to_domain".into(),
-            "example.test".into(),
-            "-key".into(),
-            "from_domain".into(),
-            "sip.test".into(),
-            "-key".into(),
-            "from_user".into(),
-            "alice".into(),
-        ],
+        &uac_args(gw.addr(), "example.test", 1, 20),
     );
     let st = uac.wait(Duration::from_secs(25));
     let took = started.elapsed();

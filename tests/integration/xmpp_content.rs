@@ -47,30 +47,7 @@ fn sip_iscomposing_and_html_reach_the_xmpp_client_as_chat_state_and_xhtml_im() {
         ],
     );
     std::thread::sleep(Duration::from_millis(1500));
-    let mut uac = Sipp::start(
-        &dir,
-        "uac_rich",
-        &[
-            gw.addr().to_string(),
-            "-p".into(),
-            free_port().to_string(),
-            "-s".into(),
-            "bob".into(),
-            "-m".into(),
-            "1".into(),
-            "-timeout".into(),
-            "15s".into(),
-            "-key".into(),
-            "to_domain".into(),
-            "xmpp.test".into(),
-            "-key".into(),
-            "from_domain".into(),
-            "sip.test".into(),
-            "-key".into(),
-            "from_user".into(),
-            "alice".into(),
-        ],
-    );
+    let mut uac = Sipp::start(&dir, "uac_rich", &uac_args(gw.addr(), "xmpp.test", 1, 15));
     assert!(
         uac.wait(Duration::from_secs(20)).success(),
         "sipp UAC: {}\n{}",

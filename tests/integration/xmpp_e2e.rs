@@ -151,30 +151,10 @@ fn same_domain_mode_carries_from_subject_and_thread() {
         &["--expect-messages", "1", "--timeout", "20"],
     );
     std::thread::sleep(Duration::from_millis(1500));
-    let uac_port = free_port();
     let mut uac = Sipp::start(
         &dir,
         "uac_message",
-        &[
-            gw.addr().to_string(),
-            "-p".into(),
-            uac_port.to_string(),
-            "-s".into(),
-            "bob".into(),
-            "-m".into(),
-            "1".into(),
-            "-timeout".into(),
-            "15s".into(),
-            "-key".into(),
-            "to_domain".into(),
-            "xmpp.test".into(),
-            "-key".into(),
-            "from_domain".into(),
-            "sip.test".into(),
-            "-key".into(),
-            "from_user".into(),
-            "alice".into(),
-        ],
+        &uac_args(gw.addr(), "xmpp.test", 1, 15),
     );
     assert!(
         uac.wait(Duration::from_secs(20)).success(),

@@ -308,6 +308,39 @@ fn read_glob(dir: &Path, prefix: &str, suffix: &str) -> String {
     out
 }
 
+/// sipp arguments for the `tests/sipp/uac_*.xml` scenarios: `count`
+/// MESSAGEs from `alice@sip.test` to `bob@<to_domain>` sent to `target`
+/// from a free local port, the whole run bounded by `timeout_s`. Extend the
+/// vector for `-r`, `-t` and the like.
+pub fn uac_args(
+    target: SocketAddr,
+    to_domain: &str,
+    count: impl std::fmt::Display,
+    timeout_s: u32,
+) -> Vec<String> {
+    [
+        target.to_string(),
+        "-p".into(),
+        free_port().to_string(),
+        "-s".into(),
+        "bob".into(),
+        "-m".into(),
+        count.to_string(),
+        "-timeout".into(),
+        format!("{timeout_s}s"),
+        "-key".into(),
+        "to_domain".into(),
+        to_domain.into(),
+        "-key".into(),
+        "from_domain".into(),
+        "sip.test".into(),
+        "-key".into(),
+        "from_user".into(),
+        "alice".into(),
+    ]
+    .to_vec()
+}
+
 /// The SIP messages in a sipp `-trace_msg` log that were received (or
 /// sent), as raw text from the start line to the end of the body.
 pub fn sipp_logged_messages(log: &str, received: bool) -> Vec<String> {
