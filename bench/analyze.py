@@ -264,6 +264,17 @@ def ratio(a, b, nd=2):
     return ('%.' + str(nd) + 'f') % (float(a) / float(b))
 
 
+def sratio(g, k):
+    """Ratio of sustained rates; a bound when one side never failed."""
+    sg, sk = sustained(g), sustained(k)
+    if not sg or not sk:
+        return '-'
+    gopen, kopen = first_fail(g) is None, first_fail(k) is None
+    if gopen and kopen:
+        return 'n/a (both passed the top step)'
+    return ('≥ ' if gopen else '≤ ' if kopen else '') + ratio(sg['rate'], sk['rate'])
+
+
 def table(results_dir):
     runs = load(results_dir)
     out = []
@@ -312,12 +323,18 @@ def table(results_dir):
                 why.append('lost %.1f%%' % f['xmpp_lost_pct'])
             return '%d (%s)' % (f['rate'], ', '.join(why) or f.get('error', '?'))
 
+        def sus(steps):
+            b = sustained(steps)
+            if not b:
+                return 'none'
+            # every step passed: the knee is above the top step
+            return ('≥ %d' if first_fail(steps) is None else '%d') % b['rate']
+
         cg = rg.get('cpu_s_per_1000') if rg else None
         ck = rk.get('cpu_s_per_1000') if rk else None
         out.append('| %s | **%s** / **%s** | %s | %s | %s \\| %s | %s \\| %s | %s / %s | %s | %s / %s (%s) | %s / %s |' % (
-            title,
-            sg['rate'] if sg else 'none', sk['rate'] if sk else 'none',
-            ratio(sg['rate'] if sg else None, sk['rate'] if sk else None),
+            title, sus(g), sus(k),
+            sratio(g, k),
             R if R else '-',
             rt(rg), rt(rk), e2e(rg), e2e(rk),
             fmt(cg, 3), fmt(ck, 3), ratio(cg, ck),

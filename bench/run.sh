@@ -36,12 +36,12 @@ BENCH="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(dirname "$BENCH")"
 PY=/usr/bin/python3
 WHAT=${1:-all}
-case "$WHAT" in relay|xmpp|all) ;; -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
+case "$WHAT" in relay|xmpp|all) ;; -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
   *) echo "usage: bench/run.sh [relay|xmpp|all]" >&2; exit 64 ;; esac
 STEP_S=${STEP_S:-20}
 [[ "$STEP_S" =~ ^[0-9]+$ ]] && [ "$STEP_S" -ge 1 ] && [ "$STEP_S" -le 120 ] || { echo "STEP_S must be 1..120" >&2; exit 64; }
-RATES_RELAY=${RATES_RELAY:-"1000 2000 3000 4000 5000 6000 8000 10000"}
-RATES_XMPP=${RATES_XMPP:-"500 1000 2000 3000 4000 5000 6000 8000"}
+RATES_RELAY=${RATES_RELAY:-"1000 2000 4000 6000 8000 10000 12000 15000 20000"}
+RATES_XMPP=${RATES_XMPP:-"500 1000 2000 4000 6000 8000 10000 12000 15000"}
 XMPP_WINDOWS=${XMPP_WINDOWS:-"300 0"}
 MAX_FAILED_STEPS=${MAX_FAILED_STEPS:-1}
 DRAIN_S=${DRAIN_S:-10}; [ "$DRAIN_S" -le 60 ] || DRAIN_S=60
