@@ -36,7 +36,7 @@ BENCH="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(dirname "$BENCH")"
 PY=/usr/bin/python3
 WHAT=${1:-all}
-case "$WHAT" in relay|xmpp|all) ;; -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
+case "$WHAT" in relay|xmpp|all) ;; -h|--help) awk 'NR>1 && !/^#/ {exit} NR>1 {print}' "$0"; exit 0 ;;
   *) echo "usage: bench/run.sh [relay|xmpp|all]" >&2; exit 64 ;; esac
 STEP_S=${STEP_S:-20}
 [[ "$STEP_S" =~ ^[0-9]+$ ]] && [ "$STEP_S" -ge 1 ] && [ "$STEP_S" -le 120 ] || { echo "STEP_S must be 1..120" >&2; exit 64; }
