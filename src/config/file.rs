@@ -46,6 +46,7 @@ pub(crate) struct SipSection {
     pub(crate) max_uri_len: Option<usize>,
     pub(crate) max_transactions: Option<usize>,
     pub(crate) max_tcp_connections: Option<usize>,
+    pub(crate) udp_recv_buffer_bytes: Option<usize>,
     pub(crate) reject_invite_with: Option<Spanned<u16>>,
 }
 

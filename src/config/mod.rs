@@ -13,6 +13,7 @@
 //! | `sip.max_header_bytes` / `max_headers` / `max_body_bytes` / `max_uri_len` | 8192 / 64 / 65536 / 1024 |
 //! | `sip.max_transactions` | 10000 relays in flight |
 //! | `sip.max_tcp_connections` | 1024 |
+//! | `sip.udp_recv_buffer_bytes` | 4194304 (SO_RCVBUF; the kernel caps it at `net.core.rmem_max`) |
 //! | `sip.reject_invite_with` | 488 |
 //! | `gateway.domains` | `[]` |
 //! | `gateway.state_dir` | `./state` |
@@ -102,6 +103,9 @@ pub struct SipSettings {
     pub max_transactions: usize,
     /// Bound on TCP connections (inbound plus outbound).
     pub max_tcp_connections: usize,
+    /// Requested SO_RCVBUF of each UDP listener: bursts above what the
+    /// event loop drains at once wait here instead of being dropped.
+    pub udp_recv_buffer_bytes: usize,
     /// Status for INVITE (488 or 606).
     pub reject_invite_with: StatusCode,
 }
@@ -628,6 +632,7 @@ impl Validator<'_> {
             limits,
             max_transactions: s.max_transactions.unwrap_or(10_000).max(1),
             max_tcp_connections: s.max_tcp_connections.unwrap_or(1024).max(1),
+            udp_recv_buffer_bytes: s.udp_recv_buffer_bytes.unwrap_or(4 << 20),
             reject_invite_with,
         })
     }

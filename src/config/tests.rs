@@ -17,6 +17,8 @@ fn embedded_default_is_valid_and_loopback_only() {
 #[test]
 fn empty_file_gets_documented_defaults() {
     let c = Config::parse("", "empty.toml").unwrap();
+    assert_eq!(c.sip.udp_recv_buffer_bytes, 4 << 20);
+    assert_eq!(c.gateway.drain_timeout, Duration::from_secs(10));
     assert_eq!(
         c.sip.listen,
         vec![

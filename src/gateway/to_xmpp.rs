@@ -151,6 +151,11 @@ impl Gateway {
         if let Some(from) = from_jid {
             self.composing_from_sip(now, &from, &to, &content);
         }
+        if deadline <= now {
+            // A zero window: answer as soon as the stanza is written, not on
+            // the driver's next timer tick.
+            self.close_windows(now);
+        }
     }
 
     /// The XEP-0071 `<html/>` wrapper around the XHTML-IM markup that

@@ -97,11 +97,9 @@ pub async fn run(config: Config, config_path: Option<std::path::PathBuf>) -> any
         match l.transport {
             Transport::Udp => {
                 let sock = Arc::new(
-                    UdpSocket::bind(l.addr)
-                        .await
+                    bind_udp(l.addr, config.sip.udp_recv_buffer_bytes)
                         .with_context(|| format!("bind udp {}", l.addr))?,
                 );
-                tracing::info!(addr = %l.addr, "listening on udp");
                 udp.push((l.addr.is_ipv4(), sock.clone()));
                 let tx = events_tx.clone();
                 tokio::spawn(async move { udp_recv_loop(sock, tx).await });
@@ -148,6 +146,28 @@ pub async fn run(config: Config, config_path: Option<std::path::PathBuf>) -> any
     };
     driver.run(controls).await;
     Ok(())
+}
+
+/// Binds a UDP listener with the requested receive buffer. The kernel may
+/// grant less (`net.core.rmem_max`); the granted size is logged.
+fn bind_udp(addr: std::net::SocketAddr, recv_buffer: usize) -> std::io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let sock = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if let Err(e) = sock.set_recv_buffer_size(recv_buffer) {
+        tracing::warn!(error = %e, requested = recv_buffer, "cannot set udp receive buffer");
+    }
+    sock.set_nonblocking(true)?;
+    sock.bind(&addr.into())?;
+    let granted = sock.recv_buffer_size().unwrap_or(0);
+    tracing::info!(%addr, recv_buffer = granted, "listening on udp");
+    if granted < recv_buffer {
+        tracing::info!(
+            granted,
+            requested = recv_buffer,
+            "udp receive buffer capped by the kernel (net.core.rmem_max)"
+        );
+    }
+    UdpSocket::from_std(sock.into())
 }
 
 async fn udp_recv_loop(sock: Arc<UdpSocket>, tx: mpsc::Sender<driver::IoEvent>) {

@@ -392,3 +392,16 @@ fn xmpp_message_to_an_unresolvable_sip_domain_gets_remote_server_errors() {
         "{reply}"
     );
 }
+
+#[test]
+fn zero_error_window_answers_202_as_soon_as_the_stanza_is_written() {
+    let mut cfg = xmpp_config();
+    if let Some(x) = cfg.xmpp.as_mut() {
+        x.error_window = Duration::ZERO;
+    }
+    let mut sim = online_sim_with(cfg);
+    let out = sim.input(UAC, to_xmpp_message("z9hG4bKz0", "juliet"));
+    assert_eq!(out.len(), 1, "answered within the same input");
+    assert_eq!(parse_resp(&out[0]).status(), StatusCode::ACCEPTED);
+    assert!(sent_stanza(&sim).contains("<body>hello bob</body>"));
+}
