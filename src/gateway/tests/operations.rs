@@ -153,41 +153,12 @@ fn dns_answers_are_counted_by_kind() {
 
 // --- the XMPP legs ------------------------------------------------------
 
-const SERVER_HEADER: &str = "<?xml version='1.0'?><stream:stream xmlns:stream='http://etherx.jabber.org/streams' \
-    xmlns='jabber:component:accept' from='cpim.xmpp.test' id='3BF96D32'>";
-
+/// The component link online, built by the XMPP tests' helpers.
 fn xmpp_sim() -> Sim {
-    let component = crate::xmpp::ComponentConfig::new(
-        crate::xmpp::Jid::parse("cpim.xmpp.test").unwrap(),
-        crate::xmpp::Secret::new("s3cr3t"),
-    );
-    let mut sim = Sim::with(GatewayConfig {
-        xmpp: Some(XmppLinkConfig {
-            server: addr("127.0.0.1:5347"),
-            component,
-            domains: vec![DomainPattern::parse("xmpp.test").unwrap()],
-            address_mode: crate::translate::address::Mode::GatewaySubdomain {
-                component: "cpim.xmpp.test".into(),
-                accept_legacy_percent: false,
-            },
-            error_window: Duration::from_millis(300),
-            wrap_cpim: false,
-            wrap_cpim_domains: Vec::new(),
-            composing_refresh: Duration::from_secs(90),
-            composing_max_active: Duration::from_secs(300),
-        }),
-        ..config()
-    });
-    assert_eq!(sim.gw.snapshot().xmpp.state, LinkState::Disconnected);
-    sim.gw.handle_timeout(sim.now);
-    sim.drain();
-    sim.gw.handle_xmpp_connected(sim.now, 1);
-    sim.gw
-        .handle_xmpp_bytes(sim.now, 1, SERVER_HEADER.as_bytes());
-    sim.gw.handle_xmpp_bytes(sim.now, 1, b"<handshake/>");
-    sim.drain();
+    let offline = Sim::with(super::xmpp::xmpp_config());
+    assert_eq!(offline.gw.snapshot().xmpp.state, LinkState::Disconnected);
+    let sim = super::xmpp::online_sim_with(super::xmpp::xmpp_config());
     assert_eq!(sim.gw.snapshot().xmpp.state, LinkState::Online);
-    sim.xmpp.clear();
     sim
 }
 
