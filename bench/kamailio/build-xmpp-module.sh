@@ -7,14 +7,14 @@
 # xmpp-null-atts.patch), so the SIP->XMPP comparison cannot run without it.
 #
 # The system's module directory is NOT modified: the module is built in
-# $CACHE (default /tmp/cpim-gw-bench-cache) and the bench's kamailio.cfg loads
+# $CACHE (default bench/.cache, git-ignored) and the bench's kamailio.cfg loads
 # it by absolute path. The source is Debian's own source package for the
 # installed version, fetched with `apt-get source` through a private sources
 # list (the system apt configuration is untouched). Idempotent: reuses a
 # module already built for the same package version.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
-CACHE="${CACHE:-/tmp/cpim-gw-bench-cache}"
+CACHE="${CACHE:-$HERE/../.cache}"
 VER="$(dpkg-query -W -f='${Version}' kamailio)"
 OUTDIR="$CACHE/kamailio-xmpp-$VER"
 if [ -s "$OUTDIR/xmpp.so" ]; then echo "$OUTDIR/xmpp.so"; exit 0; fi
