@@ -6,6 +6,7 @@
 //! What it does not do: routing, policy or translation (see `gateway` and
 //! `translate`), and sockets (see `io`).
 
+pub mod dialog;
 pub mod error;
 pub mod frame;
 pub mod limits;
