@@ -26,6 +26,8 @@ pub(crate) struct FileConfig {
     pub(crate) dns: DnsSection,
     pub(crate) xmpp: Option<XmppSection>,
     #[serde(default)]
+    pub(crate) presence: PresenceSection,
+    #[serde(default)]
     pub(crate) admin: AdminSection,
     #[serde(default)]
     pub(crate) log: LogSection,
@@ -60,6 +62,23 @@ pub(crate) struct GatewaySection {
     pub(crate) rng_seed: Option<u64>,
     pub(crate) default_route: Option<Spanned<String>>,
     pub(crate) drain_timeout_s: Option<Spanned<u64>>,
+}
+
+/// `[presence]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PresenceSection {
+    pub(crate) enabled: Option<bool>,
+    pub(crate) min_expires_s: Option<Spanned<u32>>,
+    pub(crate) max_expires_s: Option<Spanned<u32>>,
+    pub(crate) default_expires_s: Option<Spanned<u32>>,
+    pub(crate) notify_interval_ms: Option<Spanned<u64>>,
+    pub(crate) first_notify_grace_ms: Option<Spanned<u64>>,
+    pub(crate) max_per_watcher: Option<Spanned<usize>>,
+    pub(crate) max_per_presentity: Option<Spanned<usize>>,
+    pub(crate) max_total: Option<Spanned<usize>>,
+    pub(crate) refresh_lead_s: Option<Spanned<u64>>,
+    pub(crate) watcher_probe_wait_ms: Option<Spanned<u64>>,
 }
 
 /// `[dns]`

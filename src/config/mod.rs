@@ -37,6 +37,13 @@
 //! | `xmpp.backoff_min_ms` / `backoff_max_s` / `auth_failure_backoff_s` | 1000 / 60 / 300 |
 //! | `policy.unknown_peer` | `"reject"` |
 //! | `[[domain_policy]]` | none: every domain allowed |
+//! | `presence.enabled` | true |
+//! | `presence.min_expires_s` / `max_expires_s` / `default_expires_s` | 60 / 3600 / 3600 (423 below the minimum; longer requests are shortened) |
+//! | `presence.notify_interval_ms` | 5000 (at most one NOTIFY per watcher per interval, RFC 3856 §6.10) |
+//! | `presence.first_notify_grace_ms` | 500 (after XMPP `subscribed`, wait this long for presence before the first `active` NOTIFY) |
+//! | `presence.max_per_watcher` / `max_per_presentity` / `max_total` | 1000 / 10000 / 200000 (then SIP 403 + Warning, XMPP `<resource-constraint/>`) |
+//! | `presence.refresh_lead_s` | 60 (the gateway's SUBSCRIBEs are refreshed this long before expiry) |
+//! | `presence.watcher_probe_wait_ms` | 5000 (the XMPP watcher is probed this long before a refresh) |
 //! | `admin.listen` | `127.0.0.1:9464` |
 //! | `log.format` / `log.level` | `"text"` / `"info"` |
 
@@ -73,6 +80,8 @@ pub struct Config {
     pub dns: DnsSettings,
     /// `[xmpp]`: the XEP-0114 component link (none when absent).
     pub xmpp: Option<XmppSettings>,
+    /// `[presence]`.
+    pub presence: crate::gateway::PresenceConfig,
     /// `[admin]`.
     pub admin: AdminSettings,
     /// `[log]`.
@@ -387,6 +396,7 @@ impl Validator<'_> {
             },
         };
         let dns = self.dns(&f.dns)?;
+        let presence = self.presence(&f.presence)?;
         let xmpp = match &f.xmpp {
             Some(x) => Some(self.xmpp(x)?),
             None => None,
@@ -530,6 +540,7 @@ impl Validator<'_> {
             policy,
             dns,
             xmpp,
+            presence,
             admin,
             log,
         })
@@ -812,6 +823,135 @@ impl Validator<'_> {
             wrap_cpim_domains,
             composing_refresh,
             composing_max_active,
+        })
+    }
+
+    fn presence(
+        &self,
+        p: &file::PresenceSection,
+    ) -> Result<crate::gateway::PresenceConfig, ConfigError> {
+        fn ranged<T: Copy + PartialOrd + fmt::Display>(
+            v: &Validator<'_>,
+            x: &Option<Spanned<T>>,
+            key: &'static str,
+            lo: T,
+            hi: T,
+            default: T,
+        ) -> Result<T, ConfigError> {
+            match x {
+                None => Ok(default),
+                Some(s) if *s.get_ref() < lo || *s.get_ref() > hi => {
+                    Err(v.err(s.span(), key, format!("must be between {lo} and {hi}")))
+                }
+                Some(s) => Ok(*s.get_ref()),
+            }
+        }
+        let d = crate::gateway::PresenceConfig::default();
+        let min_expires = ranged(
+            self,
+            &p.min_expires_s,
+            "presence.min_expires_s",
+            1,
+            3600,
+            d.min_expires,
+        )?;
+        let max_expires = ranged(
+            self,
+            &p.max_expires_s,
+            "presence.max_expires_s",
+            1,
+            86_400,
+            d.max_expires,
+        )?;
+        if max_expires < min_expires {
+            let span = p
+                .max_expires_s
+                .as_ref()
+                .or(p.min_expires_s.as_ref())
+                .map_or(0..0, Spanned::span);
+            return Err(self.err(
+                span,
+                "presence.max_expires_s",
+                "must not be below presence.min_expires_s",
+            ));
+        }
+        let default_expires = ranged(
+            self,
+            &p.default_expires_s,
+            "presence.default_expires_s",
+            min_expires,
+            max_expires,
+            d.default_expires.clamp(min_expires, max_expires),
+        )?;
+        let ms = |x: &Option<Spanned<u64>>, key, lo, hi, def: Duration| {
+            ranged(
+                self,
+                x,
+                key,
+                lo,
+                hi,
+                u64::try_from(def.as_millis()).unwrap_or(u64::MAX),
+            )
+            .map(Duration::from_millis)
+        };
+        Ok(crate::gateway::PresenceConfig {
+            enabled: p.enabled.unwrap_or(true),
+            min_expires,
+            max_expires,
+            default_expires,
+            notify_interval: ms(
+                &p.notify_interval_ms,
+                "presence.notify_interval_ms",
+                0,
+                600_000,
+                d.notify_interval,
+            )?,
+            first_notify_grace: ms(
+                &p.first_notify_grace_ms,
+                "presence.first_notify_grace_ms",
+                0,
+                60_000,
+                d.first_notify_grace,
+            )?,
+            max_per_watcher: ranged(
+                self,
+                &p.max_per_watcher,
+                "presence.max_per_watcher",
+                1,
+                1_000_000,
+                d.max_per_watcher,
+            )?,
+            max_per_presentity: ranged(
+                self,
+                &p.max_per_presentity,
+                "presence.max_per_presentity",
+                1,
+                10_000_000,
+                d.max_per_presentity,
+            )?,
+            max_total: ranged(
+                self,
+                &p.max_total,
+                "presence.max_total",
+                1,
+                100_000_000,
+                d.max_total,
+            )?,
+            refresh_lead: Duration::from_secs(ranged(
+                self,
+                &p.refresh_lead_s,
+                "presence.refresh_lead_s",
+                1,
+                3600,
+                d.refresh_lead.as_secs(),
+            )?),
+            watcher_probe_wait: ms(
+                &p.watcher_probe_wait_ms,
+                "presence.watcher_probe_wait_ms",
+                0,
+                60_000,
+                d.watcher_probe_wait,
+            )?,
         })
     }
 

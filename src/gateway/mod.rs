@@ -30,6 +30,7 @@ mod composing;
 mod from_xmpp;
 pub mod lifecycle;
 pub mod policy;
+mod presence;
 mod relay;
 pub mod stats;
 mod to_xmpp;
@@ -55,6 +56,7 @@ use crate::sip::{Limits, Message, Method, Request, StatusCode, Transmit, Transpo
 use crate::translate::status::StatusTable;
 
 pub use policy::{Policy, PolicyConfig};
+pub use presence::PresenceConfig;
 pub use stats::{
     Binding, Direction, GatewayStats, LinkState, NativeCode, Operation, OperationKind, Outcome,
     StatsSnapshot,
@@ -67,7 +69,7 @@ pub use xmpp_link::XmppLinkConfig;
 pub const LOOP_HEADER: &str = "Cpim-Gw-Loop";
 
 /// Methods the gateway implements, for `Allow` (RFC 3261 §20.5).
-pub const ALLOW: &str = "INVITE, ACK, CANCEL, OPTIONS, MESSAGE";
+pub const ALLOW: &str = "INVITE, ACK, CANCEL, OPTIONS, MESSAGE, SUBSCRIBE, NOTIFY";
 
 /// Settings of the gateway core. Built from the config file by
 /// `config::Config`; every field has a documented default there.
@@ -108,6 +110,8 @@ pub struct GatewayConfig {
     pub xmpp_available: bool,
     /// The XEP-0114 component link, when `[xmpp]` is configured.
     pub xmpp: Option<XmppLinkConfig>,
+    /// Presence settings (`[presence]`).
+    pub presence: PresenceConfig,
 }
 
 /// An input that is not a method call argument list (kept for drivers that
@@ -176,6 +180,9 @@ pub enum Output {
         /// Connection id.
         conn: u64,
     },
+    /// Write this to the state store (subscription records). The driver
+    /// may batch the writes of one turn into one commit, in order.
+    Persist(crate::store::Write),
     /// Report something upward (logs, metrics).
     Event(GatewayEvent),
     /// Call `handle_timeout` at this instant.
@@ -287,6 +294,8 @@ pub struct Gateway {
     last_now: Option<Instant>,
     /// Set by [`Gateway::begin_drain`]: new operations are refused.
     draining: bool,
+    /// Presence subscriptions in both directions.
+    presence: presence::PresenceState,
 }
 
 impl Gateway {
@@ -309,6 +318,7 @@ impl Gateway {
             stats: GatewayStats::default(),
             last_now: None,
             draining: false,
+            presence: presence::PresenceState::default(),
             config,
         }
     }
@@ -380,6 +390,7 @@ impl Gateway {
         let now = self.clamp(now);
         self.txn.handle_timeout(now);
         self.xmpp_timeout(now);
+        self.presence_timeout(now);
         self.dns_cache.purge_expired(now);
         self.pump(now);
     }
@@ -408,10 +419,11 @@ impl Gateway {
             .xmpp
             .as_ref()
             .and_then(xmpp_link::XmppLink::poll_timeout);
-        match (self.txn.poll_timeout(), xmpp) {
-            (Some(a), Some(b)) => Some(Output::Timeout(a.min(b))),
-            (a, b) => a.or(b).map(Output::Timeout),
-        }
+        [self.txn.poll_timeout(), xmpp, self.presence_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(Output::Timeout)
     }
 
     /// Counters since start.
@@ -522,6 +534,8 @@ impl Gateway {
                 self.respond(now, handle, &req, StatusCode::SERVICE_UNAVAILABLE, hdrs);
             }
             Method::Message => self.relay(now, remote, handle, req),
+            Method::Subscribe => self.on_sip_subscribe(now, remote, handle, req),
+            Method::Notify => self.on_sip_notify(now, remote, handle, req),
             Method::Invite => {
                 self.stats.sip_invites_rejected += 1;
                 let status = self.config.reject_invite_with;
@@ -558,12 +572,10 @@ impl Gateway {
             Method::Ack
             | Method::Bye
             | Method::Info
-            | Method::Notify
             | Method::Prack
             | Method::Publish
             | Method::Refer
             | Method::Register
-            | Method::Subscribe
             | Method::Update => {
                 self.respond(
                     now,
@@ -583,6 +595,7 @@ impl Gateway {
         };
         let key = crate::sip::transaction::ClientKey::new(branch, resp.cseq().method());
         match self.txn.handle_response(now, &key, resp.status()) {
+            Some(handle) if self.keep_presence_response(handle, &resp) => {}
             Some(handle) if resp.status().is_final() => {
                 let keep = relay::headers_to_carry_back(&resp);
                 self.final_headers.insert(handle, keep);
@@ -606,6 +619,7 @@ impl Gateway {
                 progressed = true;
                 self.out.push_back(Output::SendSip(t));
             }
+            self.send_restore_probes();
             if self.pump_xmpp(now) {
                 progressed = true;
             }
@@ -617,6 +631,11 @@ impl Gateway {
 
     fn on_transaction_event(&mut self, now: Instant, ev: TransactionEvent) {
         match ev {
+            TransactionEvent::ClientResponse { handle, status }
+                if status.is_final() && self.presence_client_done(now, handle) => {}
+            TransactionEvent::ClientTimeout { handle }
+            | TransactionEvent::ClientTransportError { handle }
+                if self.presence_client_done(now, handle) => {}
             TransactionEvent::ClientResponse { handle, status } => {
                 if status.is_final() {
                     self.finish_relay(now, handle, relay::Outcome::Status(status));
@@ -629,6 +648,9 @@ impl Gateway {
                 self.finish_relay(now, handle, relay::Outcome::TransportError)
             }
             TransactionEvent::ClientTerminated { handle } => {
+                if self.presence_client_done(now, handle) {
+                    return;
+                }
                 // A leg that ended without an outcome must still be answered.
                 if self.pending.contains_key(&handle) {
                     self.finish_relay(now, handle, relay::Outcome::TransportError);

@@ -126,6 +126,26 @@ pub struct GatewayStats {
     pub refused_draining: u64,
     /// Configuration reloads applied (SIGHUP).
     pub reloads: u64,
+    /// Presence subscriptions created (both directions).
+    pub subscriptions_created: u64,
+    /// Presence subscriptions ended (both directions).
+    pub subscriptions_terminated: u64,
+    /// Subscriptions restored from the state store at start.
+    pub subscriptions_restored: u64,
+    /// Stored subscriptions dropped at start (expired or unreadable).
+    pub subscriptions_dropped_on_restore: u64,
+    /// SUBSCRIBEs and XMPP subscription requests refused by a limit.
+    pub subscriptions_refused_limit: u64,
+    /// NOTIFYs sent (both directions' SIP side).
+    pub notifies_sent: u64,
+    /// State changes merged into a later NOTIFY by the 5 s rate limit.
+    pub notifies_coalesced: u64,
+    /// NOTIFYs received that matched no subscription (481).
+    pub notifies_unmatched: u64,
+    /// Presence stanzas sent to XMPP watchers.
+    pub presence_stanzas_sent: u64,
+    /// Presence documents that could not be carried (unparseable PIDF…).
+    pub presence_mapping_losses: u64,
 }
 
 /// Policy refusals by the rule that refused ([`Refusal`]).
@@ -526,7 +546,7 @@ impl Gateway {
             dns_cache_misses: cache.misses,
             pending_relays: u64::try_from(self.pending_relays()).unwrap_or(u64::MAX),
             xmpp,
-            subscriptions: SubscriptionCounts::default(),
+            subscriptions: self.subscription_counts(),
         }
     }
 }

@@ -276,7 +276,7 @@ fn chat_state(c: crate::translate::xmpp::ChatState) -> crate::xmpp::stanza::Chat
 
 /// RFC 3986 percent-decoding into UTF-8; `None` for a bad escape or bytes
 /// that are not UTF-8.
-fn percent_decode(s: &str) -> Option<String> {
+pub(super) fn percent_decode(s: &str) -> Option<String> {
     let mut out = Vec::with_capacity(s.len());
     let mut bytes = s.bytes();
     while let Some(b) = bytes.next() {

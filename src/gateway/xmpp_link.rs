@@ -246,6 +246,10 @@ impl Gateway {
             self.on_xmpp_message(now, &el);
             return;
         }
+        if el.name() == "presence" {
+            self.on_xmpp_presence(now, &el);
+            return;
+        }
         let Some(link) = self.xmpp.as_mut() else {
             return;
         };

@@ -7,3 +7,11 @@ use std::time::Instant;
 pub(crate) fn now() -> Instant {
     Instant::now()
 }
+
+/// Unix time in milliseconds (for deadlines that must survive a restart).
+#[allow(clippy::disallowed_methods)]
+pub(crate) fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}

@@ -72,6 +72,10 @@ pub(crate) struct Driver {
     pub(crate) startup: Arc<crate::metrics::health::Startup>,
     /// How long a drain may take before what is left is answered.
     pub(crate) drain_timeout: std::time::Duration,
+    /// The durable state store.
+    pub(crate) store: Box<dyn crate::store::StateStore>,
+    /// Writes of this turn, committed together when the outputs are drained.
+    pub(crate) writes: Vec<crate::store::Write>,
 }
 
 impl Driver {
@@ -242,10 +246,32 @@ impl Driver {
                     self.recorder.observe(&e);
                     log_event(&e);
                 }
-                Some(Output::Timeout(t)) => return Some(t),
-                None => return None,
+                Some(Output::Persist(w)) => self.writes.push(w),
+                Some(Output::Timeout(t)) => {
+                    self.commit();
+                    return Some(t);
+                }
+                None => {
+                    self.commit();
+                    return None;
+                }
             }
         }
+    }
+
+    /// Commits this turn's state writes in one transaction.
+    fn commit(&mut self) {
+        if self.writes.is_empty() {
+            return;
+        }
+        match self.store.commit(&self.writes) {
+            Ok(()) => self.startup.set_store_failing(false),
+            Err(e) => {
+                tracing::error!(error = %e, writes = self.writes.len(), "state store commit failed; subscriptions will not survive a restart");
+                self.startup.set_store_failing(true);
+            }
+        }
+        self.writes.clear();
     }
 
     async fn send(&mut self, t: Transmit) {

@@ -8,6 +8,7 @@ pub(crate) mod dns;
 mod driver;
 pub mod resolve;
 mod signals;
+pub mod store;
 mod tcp;
 mod xmpp;
 
@@ -37,6 +38,7 @@ pub fn gateway_config(config: &Config) -> GatewayConfig {
         .clone()
         .unwrap_or_else(|| format!("gw-{:016x}", rand::random::<u64>()));
     GatewayConfig {
+        presence: config.presence.clone(),
         local_domains: config.gateway.domains.clone(),
         router: Router::new(config.routes.clone()),
         policy: config.policy.clone(),
@@ -78,7 +80,27 @@ pub async fn run(config: Config, config_path: Option<std::path::PathBuf>) -> any
     let controls = signals::spawn(config_path);
     let gw = gateway_config(&config);
     let node_id = gw.node_id.clone();
-    let gateway = Gateway::new(gw);
+    let mut gateway = Gateway::new(gw);
+    // Durable state first: a store that cannot be opened stops the start.
+    let store = store::open_store(Some(&config.gateway.state_dir))
+        .with_context(|| format!("state store in {}", config.gateway.state_dir.display()))?;
+    let records = store.load_all().with_context(|| {
+        format!(
+            "reading the state store in {}",
+            config.gateway.state_dir.display()
+        )
+    })?;
+    let start = clock::now();
+    gateway.set_wall_clock(start, clock::unix_ms());
+    let stored = records.len();
+    gateway.restore(start, records);
+    let s = gateway.stats();
+    tracing::info!(
+        stored,
+        restored = s.subscriptions_restored,
+        dropped = s.subscriptions_dropped_on_restore,
+        "state store opened"
+    );
     // The admin endpoint comes up first, so /readyz can say what is missing.
     let (stats_tx, stats_rx) = watch::channel(gateway.snapshot());
     let (metrics, recorder) = Metrics::new(stats_rx);
@@ -143,6 +165,8 @@ pub async fn run(config: Config, config_path: Option<std::path::PathBuf>) -> any
         xmpp: None,
         startup: metrics.startup.clone(),
         drain_timeout: config.gateway.drain_timeout,
+        store,
+        writes: Vec::new(),
     };
     driver.run(controls).await;
     Ok(())

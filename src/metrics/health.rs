@@ -4,9 +4,10 @@
 //!   checked, so a restart is only triggered by a hung process.
 //! - `/readyz` (readiness): every SIP listener is bound, the state store is
 //!   open, and the XMPP component link is online when `[xmpp]` is
-//!   configured. There is no state store yet (presence, issue 5, brings
-//!   it): that check always passes until then. While draining for
-//!   shutdown (SIGTERM) it is never ready.
+//!   configured. The store is opened before the listeners (a store that
+//!   cannot be opened stops the start); after that, a failed commit makes
+//!   the gateway not ready until a commit succeeds again. While draining
+//!   for shutdown (SIGTERM) it is never ready.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -17,6 +18,7 @@ use crate::gateway::{LinkState, StatsSnapshot};
 pub struct Startup {
     listeners_bound: AtomicBool,
     draining: AtomicBool,
+    store_failing: AtomicBool,
 }
 
 impl Startup {
@@ -29,6 +31,11 @@ impl Startup {
     /// load balancer should stop sending it traffic.
     pub fn set_draining(&self) {
         self.draining.store(true, Ordering::Release);
+    }
+
+    /// The last state-store commit failed (`true`) or succeeded.
+    pub fn set_store_failing(&self, failing: bool) {
+        self.store_failing.store(failing, Ordering::Release);
     }
 
     fn listeners_bound(&self) -> bool {
@@ -45,7 +52,9 @@ pub(super) fn not_ready(startup: &Startup, s: &StatsSnapshot) -> Vec<&'static st
     if startup.draining.load(Ordering::Acquire) {
         why.push("draining for shutdown");
     }
-    // The state store: none exists yet, so nothing to check.
+    if startup.store_failing.load(Ordering::Acquire) {
+        why.push("state store commits are failing");
+    }
     match s.xmpp.state {
         LinkState::NotConfigured | LinkState::Online => {}
         LinkState::Disconnected => why.push("xmpp link is down"),

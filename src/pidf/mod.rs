@@ -5,6 +5,7 @@
 //!
 //! Never imports `sip`, `xmpp` or `io` (architecture §3).
 
+pub mod mapping;
 pub mod model;
 
 pub use model::{Activity, Basic, Contact, Document, Extension, Note, Person, Show, Tuple};

@@ -33,6 +33,12 @@ impl StatusCode {
     pub const UNSUPPORTED_MEDIA_TYPE: StatusCode = StatusCode(415);
     /// 416 Unsupported URI Scheme.
     pub const UNSUPPORTED_URI_SCHEME: StatusCode = StatusCode(416);
+    /// 406 Not Acceptable (RFC 3261 §21.4.7).
+    pub const NOT_ACCEPTABLE: StatusCode = StatusCode(406);
+    /// 423 Interval Too Brief (RFC 3261 §21.4.17, RFC 6665 §4.2.1.1).
+    pub const INTERVAL_TOO_BRIEF: StatusCode = StatusCode(423);
+    /// 489 Bad Event (RFC 6665 §8.3.2).
+    pub const BAD_EVENT: StatusCode = StatusCode(489);
     /// 420 Bad Extension.
     pub const BAD_EXTENSION: StatusCode = StatusCode(420);
     /// 481 Call/Transaction Does Not Exist.

@@ -23,6 +23,7 @@ fn addr(s: &str) -> SocketAddr {
 
 fn config() -> GatewayConfig {
     GatewayConfig {
+        presence: crate::gateway::PresenceConfig::default(),
         local_domains: vec![DomainPattern::parse("gw.test").unwrap()],
         router: Router::new(vec![StaticRoute {
             domain: DomainPattern::parse("example.test").unwrap(),
@@ -60,6 +61,7 @@ fn config() -> GatewayConfig {
 
 fn dns_config() -> GatewayConfig {
     GatewayConfig {
+        presence: crate::gateway::PresenceConfig::default(),
         dns_enabled: true,
         ..config()
     }
@@ -72,6 +74,8 @@ struct Sim {
     queries: Vec<Query>,
     xmpp: Vec<XmppOut>,
     deadline: Option<Instant>,
+    /// State-store writes, in order.
+    persisted: Vec<crate::store::Write>,
 }
 
 /// What the core asked of the XMPP connection.
@@ -95,6 +99,7 @@ impl Sim {
             queries: Vec::new(),
             xmpp: Vec::new(),
             deadline: None,
+            persisted: Vec::new(),
         }
     }
 
@@ -130,6 +135,7 @@ impl Sim {
                     String::from_utf8_lossy(&bytes).to_string(),
                 )),
                 Output::CloseXmpp { conn } => self.xmpp.push(XmppOut::Close(conn)),
+                Output::Persist(w) => self.persisted.push(w),
                 Output::Timeout(t) => {
                     self.deadline = Some(t);
                     break;
@@ -544,7 +550,7 @@ fn methods_other_than_message() {
     assert_eq!(r.status(), StatusCode::NOT_IMPLEMENTED);
     assert_eq!(r.header("Allow"), Some(ALLOW));
     assert_eq!(
-        st(&mut sim, "SUBSCRIBE", "z9hG4bKo2").status(),
+        st(&mut sim, "PUBLISH", "z9hG4bKo2").status(),
         StatusCode::METHOD_NOT_ALLOWED
     );
     assert_eq!(
@@ -629,4 +635,5 @@ mod composing;
 mod dns;
 mod lifecycle;
 mod operations;
+mod presence;
 mod xmpp;

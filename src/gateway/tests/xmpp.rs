@@ -14,6 +14,7 @@ pub(super) fn xmpp_config() -> GatewayConfig {
     component.backoff_min = Duration::from_millis(500);
     component.backoff_max = Duration::from_secs(2);
     GatewayConfig {
+        presence: crate::gateway::PresenceConfig::default(),
         xmpp: Some(XmppLinkConfig {
             server: addr("127.0.0.1:5347"),
             component,
