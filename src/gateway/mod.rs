@@ -695,6 +695,19 @@ impl Gateway {
         if !status.is_success() && status.is_final() {
             tracing::debug!(status = status.as_u16(), method = %req.method(), "request refused");
         }
+        let kind = match req.method() {
+            Method::Subscribe => Some(OperationKind::Subscribe),
+            Method::Notify => Some(OperationKind::Notify),
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            self.emit_presence_operation(
+                kind,
+                Direction::Inbound,
+                Some(status.as_u16()),
+                Duration::ZERO,
+            );
+        }
     }
 
     fn warning(&self, text: &str) -> String {

@@ -229,9 +229,9 @@ pub enum Direction {
 pub enum OperationKind {
     /// `message` (RFC 3860).
     Message,
-    /// `subscribe` (RFC 3859); not produced until presence exists.
+    /// `subscribe` (RFC 3859): SUBSCRIBE on the SIP binding.
     Subscribe,
-    /// `notify` (RFC 3859); not produced until presence exists.
+    /// `notify` (RFC 3859): NOTIFY on the SIP binding.
     Notify,
 }
 
@@ -395,6 +395,31 @@ impl Gateway {
         );
     }
 
+    /// A SUBSCRIBE or NOTIFY leg on the SIP binding finished with `code`
+    /// (`None`: timeout or transport error, counted as 408).
+    pub(super) fn emit_presence_operation(
+        &mut self,
+        kind: OperationKind,
+        direction: Direction,
+        code: Option<u16>,
+        elapsed: Duration,
+    ) {
+        let outcome = match code {
+            Some(c) if (200..300).contains(&c) => Outcome::Success,
+            Some(_) => Outcome::Failure,
+            None => Outcome::Indeterminate,
+        };
+        self.out
+            .push_back(Output::Event(GatewayEvent::Operation(Operation {
+                binding: Binding::Sip,
+                direction,
+                kind,
+                outcome,
+                code: NativeCode::Sip(code.unwrap_or(408)),
+                elapsed,
+            })));
+    }
+
     fn emit_operation(
         &mut self,
         binding: Binding,
@@ -434,8 +459,7 @@ pub struct StatsSnapshot {
     pub pending_relays: u64,
     /// The XMPP component link.
     pub xmpp: XmppLinkSnapshot,
-    /// Subscriptions held. Presence (issue 5) does not exist yet: always
-    /// zero until the subscription store fills it.
+    /// Subscriptions held, by direction and state.
     pub subscriptions: SubscriptionCounts,
 }
 

@@ -188,15 +188,15 @@ fn xmpp_link(enc: &mut DescriptorEncoder<'_>, s: &StatsSnapshot) -> Fmt {
     )
 }
 
-/// Presence subscriptions. Presence does not exist yet (issue 5): the
-/// families are registered so dashboards and alerts can be written, and
-/// read zero.
+/// Presence subscriptions held, by direction (inbound: SIP watchers of
+/// XMPP presentities; outbound: the gateway's subscriptions to SIP
+/// presentities for XMPP watchers) and RFC 6665 state.
 fn subscriptions(enc: &mut DescriptorEncoder<'_>, s: &StatsSnapshot) -> Fmt {
     let c = &s.subscriptions;
     labelled_gauge(
         enc,
         "subscriptions",
-        "Presence subscriptions held, by direction and RFC 6665 state (zero until presence exists)",
+        "Presence subscriptions held, by direction and RFC 6665 state",
         &[
             (
                 &[("direction", "inbound"), ("state", "pending")],
@@ -219,13 +219,13 @@ fn subscriptions(enc: &mut DescriptorEncoder<'_>, s: &StatsSnapshot) -> Fmt {
     counter(
         enc,
         "subscriptions_created",
-        "Presence subscriptions created (zero until presence exists)",
+        "Presence subscriptions created",
         c.created,
     )?;
     counter(
         enc,
         "subscriptions_terminated",
-        "Presence subscriptions terminated (zero until presence exists)",
+        "Presence subscriptions terminated",
         c.terminated,
     )
 }
@@ -241,7 +241,7 @@ fn link_state_label(s: LinkState) -> &'static str {
 }
 
 /// The counters of the first admin endpoint, names unchanged.
-fn flat_counters(g: &GatewayStats) -> [(&'static str, &'static str, u64); 45] {
+fn flat_counters(g: &GatewayStats) -> [(&'static str, &'static str, u64); 53] {
     [
         (
             "sip_requests_received",
@@ -378,6 +378,46 @@ fn flat_counters(g: &GatewayStats) -> [(&'static str, &'static str, u64); 45] {
             "config_reloads",
             "Configuration reloads applied (SIGHUP)",
             g.reloads,
+        ),
+        (
+            "subscriptions_restored",
+            "Presence subscriptions restored from the state store at start",
+            g.subscriptions_restored,
+        ),
+        (
+            "subscriptions_dropped_on_restore",
+            "Stored subscriptions dropped at start (expired or unreadable)",
+            g.subscriptions_dropped_on_restore,
+        ),
+        (
+            "subscriptions_refused_limit",
+            "Subscriptions refused by a per-watcher, per-presentity or total limit",
+            g.subscriptions_refused_limit,
+        ),
+        (
+            "notifies_sent",
+            "SIP NOTIFYs sent to SIP watchers",
+            g.notifies_sent,
+        ),
+        (
+            "notifies_coalesced",
+            "Presence changes merged into a later NOTIFY by the per-watcher rate limit",
+            g.notifies_coalesced,
+        ),
+        (
+            "notifies_unmatched",
+            "NOTIFYs that matched no subscription (answered 481)",
+            g.notifies_unmatched,
+        ),
+        (
+            "presence_stanzas_sent",
+            "Presence stanzas sent on the component link",
+            g.presence_stanzas_sent,
+        ),
+        (
+            "presence_mapping_losses",
+            "Presence documents that could not be carried (e.g. unparseable PIDF)",
+            g.presence_mapping_losses,
         ),
         (
             "composing_refreshes",

@@ -379,6 +379,16 @@ impl Gateway {
             return false;
         };
         let resp = self.presence.responses.remove(&handle);
+        let kind = match what {
+            ClientUse::Notify(_) => crate::gateway::OperationKind::Notify,
+            ClientUse::Subscribe(_) => crate::gateway::OperationKind::Subscribe,
+        };
+        self.emit_presence_operation(
+            kind,
+            crate::gateway::Direction::Outbound,
+            resp.as_ref().map(|r| r.status().as_u16()),
+            Duration::ZERO,
+        );
         match what {
             ClientUse::Notify(id) => self.notify_done(now, &id, resp.as_ref()),
             ClientUse::Subscribe(id) => self.subscribe_done(now, &id, resp.as_ref()),
