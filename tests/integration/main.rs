@@ -8,6 +8,7 @@ mod common;
 mod cli;
 mod deploy;
 mod dns_routing;
+mod kamailio_presence;
 mod lifecycle;
 mod metrics;
 mod refusals;

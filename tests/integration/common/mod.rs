@@ -1,12 +1,13 @@
 //! Test harness: starts the real gateway binary and real peers (sipp,
-//! openssl) on 127.0.0.1 ports it picks, with bounded runtimes, and stops
-//! them on drop. Nothing here mocks the gateway; raw UDP sockets are used
-//! only where a test needs byte-exact control of what a peer sends or
-//! receives.
+//! openssl, dnsmasq, Prosody, Kamailio) on 127.0.0.1 ports it picks, with
+//! bounded runtimes, and stops them on drop. Nothing here mocks the
+//! gateway; raw UDP sockets are used only where a test needs byte-exact
+//! control of what a peer sends or receives.
 
 #![allow(dead_code)]
 
 pub mod dnsmasq;
+pub mod kamailio;
 pub mod prosody;
 
 use std::collections::HashMap;
