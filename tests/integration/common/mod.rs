@@ -106,15 +106,7 @@ impl Gateway {
         };
         let cfg_path = dir.join("gateway.toml");
         std::fs::write(&cfg_path, config).expect("write config");
-        let log = std::fs::File::create(dir.join("gateway.log")).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_cpim-gateway"))
-            .args(["run", "--config"])
-            .arg(&cfg_path)
-            .env("RUST_LOG", "cpim_gateway=debug")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("spawn gateway");
+        let child = Self::spawn(&dir, "gateway.log");
         let gw = Gateway {
             child,
             sip_port,
@@ -123,6 +115,29 @@ impl Gateway {
         };
         gw.wait_ready();
         gw
+    }
+
+    fn spawn(dir: &Path, log_name: &str) -> Child {
+        let log = std::fs::File::create(dir.join(log_name)).expect("log file");
+        Command::new(env!("CARGO_BIN_EXE_cpim-gateway"))
+            .args(["run", "--config"])
+            .arg(dir.join("gateway.toml"))
+            .env("RUST_LOG", "cpim_gateway=debug")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn gateway")
+    }
+
+    /// Kills the process with SIGKILL (no drain, no goodbye) and starts it
+    /// again with the same config, ports and state dir. The new process
+    /// logs to `gateway.log` again (the old log moves to `gateway-1.log`).
+    pub fn kill9_and_restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::rename(self.dir.join("gateway.log"), self.dir.join("gateway-1.log"));
+        self.child = Self::spawn(&self.dir, "gateway.log");
+        self.wait_ready();
     }
 
     pub fn addr(&self) -> SocketAddr {
