@@ -244,6 +244,8 @@ fn strip_tag(raw: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
     use super::*;
     use crate::sip::{Limits, Message, Transport, parse};
 
@@ -311,10 +313,8 @@ Content-Length: 0
 
     #[test]
     fn missing_contact_or_tag_is_an_error() {
-        let no_contact = request(&SUBSCRIBE.replace(
-            "Contact: <sip:alice@127.0.0.1:5081;transport=udp>\n",
-            "",
-        ));
+        let no_contact =
+            request(&SUBSCRIBE.replace("Contact: <sip:alice@127.0.0.1:5081;transport=udp>\n", ""));
         assert_eq!(
             Dialog::as_uas(&no_contact, "t", 1),
             Err(DialogError::NoContact)
