@@ -1,8 +1,8 @@
 //! Micro-benchmarks of the hot paths, in ns per operation: SIP parse of a
 //! typical MESSAGE, `message/cpim` parse, and the full SIP → CPIM → SIP
 //! translation of one message (parse, translate, build the outbound
-//! request, encode it), the core's relay round trip, and what the metrics
-//! layer adds per finished leg.
+//! request, encode it), the core's relay round trip, what the metrics
+//! layer adds per finished leg, and PIDF parse/build.
 
 #![allow(clippy::disallowed_methods)]
 
@@ -151,5 +151,19 @@ fn metrics_record(c: &mut Criterion) {
     });
 }
 
-criterion_group!(hot, benches, metrics_record);
+/// PIDF parse and build of the RFC 4480 example (two tuples, a person with
+/// RPID activities and a dozen kept extensions).
+fn pidf(c: &mut Criterion) {
+    let doc = include_bytes!("../tests/vectors/pidf/rfc4480-rpid.xml");
+    c.bench_function("pidf_parse", |b| {
+        b.iter(|| black_box(cpim_gateway::pidf::parse(black_box(doc))))
+    });
+    if let Ok(parsed) = cpim_gateway::pidf::parse(doc) {
+        c.bench_function("pidf_build", |b| {
+            b.iter(|| black_box(cpim_gateway::pidf::build(black_box(&parsed))))
+        });
+    }
+}
+
+criterion_group!(hot, benches, metrics_record, pidf);
 criterion_main!(hot);

@@ -99,7 +99,7 @@ pub struct Person {
 }
 
 /// RPID activities (RFC 4480 §3.2). Values outside the RFC's list are
-/// [`Activity::Other`] (their local name).
+/// [`Activity::Other`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Activity {
     /// `appointment`
@@ -154,7 +154,8 @@ pub enum Activity {
     Working,
     /// `worship`
     Worship,
-    /// Any other activity element (its local name).
+    /// `<rpid:other>` with its text; also an activity element the model
+    /// does not know, by its local name. Always written as `<rpid:other>`.
     Other(String),
 }
 
