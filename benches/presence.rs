@@ -11,8 +11,14 @@
 //! keep freed transaction memory, so the figure is an upper bound.
 //!
 //! `cargo bench --bench presence` (release build); prints one table.
+//! Under `cargo test --all-targets` it runs with 2,000 as a smoke test.
 
-#![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::disallowed_methods,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -100,7 +106,12 @@ impl Core {
         self.drain()
     }
 
-    fn answer(&mut self, from: SocketAddr, req: &cpim_gateway::sip::Request, extra: &[(&str, &str)]) {
+    fn answer(
+        &mut self,
+        from: SocketAddr,
+        req: &cpim_gateway::sip::Request,
+        extra: &[(&str, &str)],
+    ) {
         let mut r = req.response(StatusCode::OK, Some("pa1"));
         for (n, v) in extra {
             r.push_header(*n, *v);
@@ -121,10 +132,17 @@ impl Core {
 }
 
 fn main() {
+    // `cargo bench` passes --bench; `cargo test --all-targets` runs this
+    // as a smoke test with a small count.
+    let default_n = if std::env::args().any(|a| a == "--bench") {
+        100_000
+    } else {
+        2_000
+    };
     let n: usize = std::env::var("PRESENCE_BENCH_N")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
+        .unwrap_or(default_n);
     let uac: SocketAddr = "127.0.0.1:5081".parse().unwrap();
     let pa: SocketAddr = "127.0.0.1:5070".parse().unwrap();
     let mut core = Core::new(n);
@@ -155,7 +173,10 @@ fn main() {
     core.settle();
     let after_in = rss_bytes();
     let counts = core.gw.subscription_counts();
-    assert_eq!(counts.inbound_pending as usize, n, "every SIP watcher subscribed");
+    assert_eq!(
+        counts.inbound_pending as usize, n,
+        "every SIP watcher subscribed"
+    );
 
     // XMPP watchers of SIP presentities: subscribe → SUBSCRIBE → 200 →
     // NOTIFY active with PIDF → 200.
@@ -190,7 +211,10 @@ fn main() {
     core.settle();
     let after_out = rss_bytes();
     let counts = core.gw.subscription_counts();
-    assert_eq!(counts.outbound_active as usize, n, "every XMPP watcher active");
+    assert_eq!(
+        counts.outbound_active as usize, n,
+        "every XMPP watcher active"
+    );
 
     let per_in = after_in.saturating_sub(base) as f64 / n as f64;
     let per_out = after_out.saturating_sub(after_in) as f64 / n as f64;

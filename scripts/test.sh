@@ -5,6 +5,7 @@
 #   3. unit tests (virtual time) and integration tests against real sipp
 #      and openssl on 127.0.0.1
 #   4. a short criterion run of the hot-path benchmarks (ns per operation)
+#      and the presence scale bench (memory per subscription, 100,000 each way)
 #   5. a fuzz smoke run of every cargo-fuzz target (FUZZ_SECONDS each, default 30)
 # Every stage is bounded; total well under 30 minutes on 2 cores.
 set -euo pipefail
@@ -27,6 +28,9 @@ awk '/^test result:/ { for (i=1;i<=NF;i++) { if ($i ~ /^passed;?$/) p+=$(i-1); i
 
 stage "benchmarks (short)"
 timeout 600 cargo bench --locked --bench hot_paths -- --warm-up-time 1 --measurement-time 2 2>&1 | grep -B1 -E 'time:' | grep -v '^--' || true
+
+stage "presence scale bench"
+timeout 600 cargo bench --locked --bench presence
 
 stage "fuzz smoke"
 FUZZ_SECONDS="${FUZZ_SECONDS:-30}" scripts/fuzz.sh

@@ -95,7 +95,10 @@ fn sip_watcher_of_an_xmpp_user_gets_pending_active_open_then_closed() {
         .unwrap_or_else(|| panic!("no active/open NOTIFY: {got:#?}"));
     assert!(body_of(active).contains("feeding the cat"), "{active}");
     assert!(body_of(active).contains("away"), "show carried: {active}");
-    assert!(body_of(active).contains("ID-desk"), "one tuple per resource: {active}");
+    assert!(
+        body_of(active).contains("ID-desk"),
+        "one tuple per resource: {active}"
+    );
     let closed = got
         .iter()
         .skip_while(|m| !std::ptr::eq(*m, active))
@@ -114,9 +117,21 @@ fn xmpp_watcher_of_a_sip_presentity_on_kamailio_gets_subscribed_and_updates() {
     let dir = scratch_dir("presence-xmpp-watcher");
     let prosody = Prosody::start(&dir, "cpim.xmpp.test", "cpim-secret");
     let kam = Kamailio::start_presence_in(&dir.join("kamailio"), &[]);
-    let gw = Gateway::start("presence-xmpp-watcher", "", &config(&prosody, Some(&kam), ""));
+    let gw = Gateway::start(
+        "presence-xmpp-watcher",
+        "",
+        &config(&prosody, Some(&kam), ""),
+    );
     wait_link(&gw);
-    let first = kamailio::sipp_publish(&dir, kam.addr(), "alice", "sip.test", "open", "in a meeting", None);
+    let first = kamailio::sipp_publish(
+        &dir,
+        kam.addr(),
+        "alice",
+        "sip.test",
+        "open",
+        "in a meeting",
+        None,
+    );
     // Bob subscribes to alice@sip.test through the gateway and waits for
     // subscribed + two presence updates.
     let bob = prosody.spawn_client(
@@ -147,9 +162,14 @@ fn xmpp_watcher_of_a_sip_presentity_on_kamailio_gets_subscribed_and_updates() {
         Some(&first.etag),
     );
     let lines = lines_of(bob);
-    let presences: Vec<&String> = lines.iter().filter(|l| l.contains("\"event\": \"presence\"")).collect();
+    let presences: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains("\"event\": \"presence\""))
+        .collect();
     assert!(
-        presences.iter().any(|l| l.contains("\"type\": \"subscribed\"")),
+        presences
+            .iter()
+            .any(|l| l.contains("\"type\": \"subscribed\"")),
         "subscribed: {lines:#?}\n{}",
         gw.log()
     );
@@ -158,8 +178,16 @@ fn xmpp_watcher_of_a_sip_presentity_on_kamailio_gets_subscribed_and_updates() {
             .iter()
             .any(|l| l.contains("alice\\\\40sip.test@cpim.xmpp.test/") && l.contains(text))
     };
-    assert!(from_alice("in a meeting"), "first note: {lines:#?}\n{}", gw.log());
-    assert!(from_alice("out to lunch"), "update: {lines:#?}\n{}", gw.log());
+    assert!(
+        from_alice("in a meeting"),
+        "first note: {lines:#?}\n{}",
+        gw.log()
+    );
+    assert!(
+        from_alice("out to lunch"),
+        "update: {lines:#?}\n{}",
+        gw.log()
+    );
     assert_eq!(metric(&gw, OUTBOUND_ACTIVE), 1);
 }
 
@@ -173,7 +201,15 @@ fn both_directions_survive_sigkill_and_refresh_with_the_right_cseq() {
     let extra = "min_expires_s = 10\ndefault_expires_s = 30\nrefresh_lead_s = 10\nwatcher_probe_wait_ms = 1000\n";
     let mut gw = Gateway::start("presence-sigkill", "", &config(&prosody, Some(&kam), extra));
     wait_link(&gw);
-    let first = kamailio::sipp_publish(&dir, kam.addr(), "alice", "sip.test", "open", "before the crash", None);
+    let first = kamailio::sipp_publish(
+        &dir,
+        kam.addr(),
+        "alice",
+        "sip.test",
+        "open",
+        "before the crash",
+        None,
+    );
     // XMPP → SIP: bob watches alice; he stays online for the whole test.
     let bob = prosody.spawn_client(
         "bob@xmpp.test/desk",
@@ -193,7 +229,9 @@ fn both_directions_survive_sigkill_and_refresh_with_the_right_cseq() {
     // NOTIFY, so the restart must not take long).
     let mut watcher = kamailio::sipp_watcher(&dir, gw.addr(), "bob", "xmpp.test", 4);
     let end = Instant::now() + Duration::from_secs(12);
-    while (metric(&gw, OUTBOUND_ACTIVE) < 1 || metric(&gw, INBOUND_ACTIVE) < 1) && Instant::now() < end {
+    while (metric(&gw, OUTBOUND_ACTIVE) < 1 || metric(&gw, INBOUND_ACTIVE) < 1)
+        && Instant::now() < end
+    {
         std::thread::sleep(Duration::from_millis(100));
     }
     // Bob's client approves the SIP watcher and subscribes back (slixmpp
@@ -202,8 +240,12 @@ fn both_directions_survive_sigkill_and_refresh_with_the_right_cseq() {
     // restart neither loses nor duplicates any.
     let outbound = metric(&gw, OUTBOUND_ACTIVE);
     let inbound = metric(&gw, INBOUND_ACTIVE);
-    assert!(outbound >= 1 && inbound == 1, "{outbound} {inbound}
-{}", gw.log());
+    assert!(
+        outbound >= 1 && inbound == 1,
+        "{outbound} {inbound}
+{}",
+        gw.log()
+    );
     let before = kamailio::wait_notifies(&watcher, 2, Duration::from_secs(5));
     std::thread::sleep(Duration::from_millis(500));
     let outbound = metric(&gw, OUTBOUND_ACTIVE);
@@ -216,21 +258,44 @@ fn both_directions_survive_sigkill_and_refresh_with_the_right_cseq() {
         "{}",
         gw.log()
     );
-    assert_eq!(metric(&gw, OUTBOUND_ACTIVE), outbound, "no duplicate outbound");
+    assert_eq!(
+        metric(&gw, OUTBOUND_ACTIVE),
+        outbound,
+        "no duplicate outbound"
+    );
     assert_eq!(metric(&gw, INBOUND_ACTIVE), inbound, "no duplicate inbound");
 
     // SIP side changes: Kamailio's NOTIFY reaches the restored dialog and
     // bob hears of it.
-    kamailio::sipp_publish(&dir, kam.addr(), "alice", "sip.test", "open", "after the crash", Some(&first.etag));
+    kamailio::sipp_publish(
+        &dir,
+        kam.addr(),
+        "alice",
+        "sip.test",
+        "open",
+        "after the crash",
+        Some(&first.etag),
+    );
     // XMPP side changes: a second resource of bob comes online; the
     // watcher gets a NOTIFY in the old dialog with the next CSeq.
     let bob2 = prosody.spawn_client(
         "bob@xmpp.test/phone",
         "bobpass",
-        &["--status", "bob on the phone", "--expect-presences", "99", "--timeout", "6"],
+        &[
+            "--status",
+            "bob on the phone",
+            "--expect-presences",
+            "99",
+            "--timeout",
+            "6",
+        ],
     );
     let after = kamailio::wait_notifies(&watcher, before.len() + 1, Duration::from_secs(8));
-    assert!(after.len() > before.len(), "a NOTIFY after the restart: {after:#?}\n{}", gw.log());
+    assert!(
+        after.len() > before.len(),
+        "a NOTIFY after the restart: {after:#?}\n{}",
+        gw.log()
+    );
     let cseq = |m: &str| -> u32 {
         header_of(m, "CSeq")
             .and_then(|v| v.split_whitespace().next())
@@ -241,22 +306,41 @@ fn both_directions_survive_sigkill_and_refresh_with_the_right_cseq() {
     let last_before = before.last().unwrap();
     let first_after = &after[before.len()];
     assert_eq!(call_id(first_after), call_id(last_before), "same dialog");
-    assert!(cseq(first_after) > cseq(last_before), "CSeq continues: {first_after}");
+    assert!(
+        cseq(first_after) > cseq(last_before),
+        "CSeq continues: {first_after}"
+    );
     // A refresh of the outbound subscription (30 s, 10 s lead) is sent and
     // accepted by Kamailio in the restored dialog.
-    let ok_before = metric(&gw, "operations_total{binding=\"sip\",direction=\"outbound\",kind=\"subscribe\",outcome=\"success\",code=\"200\"}");
+    let ok_before = metric(
+        &gw,
+        "operations_total{binding=\"sip\",direction=\"outbound\",kind=\"subscribe\",outcome=\"success\",code=\"200\"}",
+    );
     let end = Instant::now() + Duration::from_secs(25);
     let mut refreshed = ok_before;
     while refreshed == ok_before && Instant::now() < end {
         std::thread::sleep(Duration::from_millis(200));
-        refreshed = metric(&gw, "operations_total{binding=\"sip\",direction=\"outbound\",kind=\"subscribe\",outcome=\"success\",code=\"200\"}");
+        refreshed = metric(
+            &gw,
+            "operations_total{binding=\"sip\",direction=\"outbound\",kind=\"subscribe\",outcome=\"success\",code=\"200\"}",
+        );
     }
-    assert!(refreshed > ok_before, "refresh accepted after the restart\n{}", gw.log());
-    assert_eq!(metric(&gw, OUTBOUND_ACTIVE), outbound, "no subscription added by the refresh");
+    assert!(
+        refreshed > ok_before,
+        "refresh accepted after the restart\n{}",
+        gw.log()
+    );
+    assert_eq!(
+        metric(&gw, OUTBOUND_ACTIVE),
+        outbound,
+        "no subscription added by the refresh"
+    );
     let _ = lines_of(bob2);
     let lines = lines_of(bob);
     assert!(
-        lines.iter().any(|l| l.contains("\"event\": \"presence\"") && l.contains("after the crash")),
+        lines
+            .iter()
+            .any(|l| l.contains("\"event\": \"presence\"") && l.contains("after the crash")),
         "bob heard alice's change after the restart: {lines:#?}\n{}",
         gw.log()
     );

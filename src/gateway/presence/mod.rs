@@ -479,6 +479,8 @@ pub(super) fn subscription_state(v: &str) -> Option<SubscriptionState> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+
     use super::*;
 
     #[test]
@@ -503,9 +505,12 @@ mod tests {
 
     #[test]
     fn wall_clock_round_trip() {
+        // Instant::now only picks the epoch of virtual time here.
+        #[allow(clippy::disallowed_methods)]
         let t0 = Instant::now();
-        let mut w = WallClock::default();
-        w.base = Some((t0, 1_000_000));
+        let mut w = WallClock {
+            base: Some((t0, 1_000_000)),
+        };
         assert_eq!(w.unix_ms(t0 + Duration::from_secs(2)), 1_002_000);
         assert_eq!(w.instant_of(t0, 1_005_000), t0 + Duration::from_secs(5));
         assert_eq!(w.instant_of(t0, 10), t0);

@@ -147,7 +147,8 @@ pub(in crate::gateway) struct TuplePresence {
 
 /// The XMPP presences for a document's tuples (RFC 7248 §4.3; RFC 3922
 /// §5.2.11: a document without tuples gives none). Person-level RPID
-/// activities and notes apply to every tuple that has none of its own.
+/// activities apply to tuples without a `<show>` of their own, and the
+/// person's note to tuples without a note.
 pub(in crate::gateway) fn presences_of(doc: &Document) -> Vec<TuplePresence> {
     let activities: Vec<pidf::Activity> = doc
         .persons
@@ -164,7 +165,10 @@ pub(in crate::gateway) fn presences_of(doc: &Document) -> Vec<TuplePresence> {
     doc.tuples
         .iter()
         .map(|t| {
-            let x = table().to_xmpp(t.basic, t.show, &activities);
+            // Person-level activities describe the person, not a device: a
+            // tuple that carries its own <show> is read from that alone.
+            let shared: &[pidf::Activity] = if t.show.is_some() { &[] } else { &activities };
+            let x = table().to_xmpp(t.basic, t.show, shared);
             let status = t
                 .notes
                 .first()
@@ -218,6 +222,8 @@ pub(in crate::gateway) fn rfc3339(unix_ms: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+
     use super::*;
 
     #[test]

@@ -164,6 +164,8 @@ pub(in crate::gateway) fn decode(key_: &str, bytes: &[u8]) -> Result<Record, Rec
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+
     use super::*;
 
     fn dialog() -> Dialog {

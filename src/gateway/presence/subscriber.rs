@@ -512,7 +512,7 @@ impl Gateway {
         }
         if initial || matches!(code, 403 | 603) {
             let why = format!("SUBSCRIBE answered {code}");
-            return self.subscriber_end(now, id, &why, true);
+            self.subscriber_end(now, id, &why, true);
         }
         // Other refresh errors: keep the last known expiry.
     }

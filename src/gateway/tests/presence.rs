@@ -582,6 +582,41 @@ fn refresh_probes_the_watcher_first_and_481_starts_a_new_dialog() {
 }
 
 #[test]
+fn refresh_refused_403_ends_with_unsubscribed() {
+    let mut sim = online_sim_with(presence_config());
+    let sub = xmpp_subscribe_and_take_request(&mut sim);
+    sim.input(PA, answer(&sub, 200, &[("Expires", "600")]));
+    let tag = sub.from().tag().unwrap().to_string();
+    sim.input(
+        PA,
+        notify_for(&sub, &tag, "pa1", 1, "active;expires=600", PIDF_OPEN),
+    );
+    sent_stanzas(&mut sim);
+    let fired = distinct(&sim.advance(Duration::from_secs(547)));
+    let refresh = fired
+        .into_iter()
+        .map(|(_, r)| r)
+        .find(|r| r.method() == &Method::Subscribe)
+        .expect("a refresh");
+    sent_stanzas(&mut sim);
+    sim.input(PA, answer(&refresh, 403, &[]));
+    let st = sent_stanzas(&mut sim);
+    assert!(
+        st.iter().any(|s| s.contains("type='unavailable'")),
+        "{st:?}"
+    );
+    assert!(
+        st.iter().any(|s| s.contains("type='unsubscribed'")),
+        "{st:?}"
+    );
+    assert_eq!(sim.gw.subscription_counts().outbound_active, 0);
+    assert!(matches!(
+        sim.persisted.last(),
+        Some(crate::store::Write::Delete { .. })
+    ));
+}
+
+#[test]
 fn terminated_reasons() {
     // probation: subscribe again after retry-after.
     let mut sim = online_sim_with(presence_config());
