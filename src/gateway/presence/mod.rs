@@ -248,6 +248,25 @@ impl Gateway {
         }));
     }
 
+    /// Why one more subscription would exceed a limit, given the
+    /// watcher's and the presentity's current counts in its direction.
+    pub(super) fn limit_refusal(
+        &self,
+        per_watcher: usize,
+        per_presentity: usize,
+    ) -> Option<String> {
+        let cfg = &self.config.presence;
+        if self.presence.total() >= cfg.max_total {
+            Some("too many subscriptions in total".into())
+        } else if per_watcher >= cfg.max_per_watcher {
+            Some("too many subscriptions for this watcher".into())
+        } else if per_presentity >= cfg.max_per_presentity {
+            Some("too many subscriptions to this presentity".into())
+        } else {
+            None
+        }
+    }
+
     /// The earliest presence deadline.
     pub(super) fn presence_deadline(&self) -> Option<Instant> {
         match (

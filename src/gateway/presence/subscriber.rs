@@ -276,28 +276,13 @@ impl Gateway {
     }
 
     fn subscriber_limit(&self, watcher: &Jid, presentity: &Jid) -> Option<String> {
-        let cfg = &self.config.presence;
         let t = &self.presence.subscriber;
-        if self.presence.total() >= cfg.max_total {
-            return Some("too many subscriptions in total".into());
-        }
-        if t.per_watcher
-            .get(&watcher.to_string())
-            .copied()
-            .unwrap_or(0)
-            >= cfg.max_per_watcher
-        {
-            return Some("too many subscriptions for this watcher".into());
-        }
-        if t.per_presentity
-            .get(&presentity.to_string())
-            .copied()
-            .unwrap_or(0)
-            >= cfg.max_per_presentity
-        {
-            return Some("too many subscriptions to this presentity".into());
-        }
-        None
+        let count =
+            |m: &HashMap<String, usize>, k: &Jid| m.get(&k.to_string()).copied().unwrap_or(0);
+        self.limit_refusal(
+            count(&t.per_watcher, watcher),
+            count(&t.per_presentity, presentity),
+        )
     }
 
     /// Maps the JIDs and sends the initial SUBSCRIBE (a fetch when `fetch`).
