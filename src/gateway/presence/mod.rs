@@ -142,6 +142,51 @@ impl PresenceState {
     }
 }
 
+/// How many subscriptions each watcher and each presentity holds in one
+/// direction (what the per-watcher and per-presentity limits count).
+#[derive(Debug, Default)]
+pub(super) struct PairCounts {
+    per_watcher: HashMap<String, usize>,
+    per_presentity: HashMap<String, usize>,
+}
+
+impl PairCounts {
+    pub(super) fn add(&mut self, watcher: &crate::xmpp::Jid, presentity: &crate::xmpp::Jid) {
+        *self.per_watcher.entry(watcher.to_string()).or_default() += 1;
+        *self
+            .per_presentity
+            .entry(presentity.to_string())
+            .or_default() += 1;
+    }
+
+    pub(super) fn remove(&mut self, watcher: &crate::xmpp::Jid, presentity: &crate::xmpp::Jid) {
+        for (map, key) in [
+            (&mut self.per_watcher, watcher.to_string()),
+            (&mut self.per_presentity, presentity.to_string()),
+        ] {
+            if let Some(n) = map.get_mut(&key) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    map.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// (the watcher's count, the presentity's count).
+    pub(super) fn of(
+        &self,
+        watcher: &crate::xmpp::Jid,
+        presentity: &crate::xmpp::Jid,
+    ) -> (usize, usize) {
+        let get = |m: &HashMap<String, usize>, k: String| m.get(&k).copied().unwrap_or(0);
+        (
+            get(&self.per_watcher, watcher.to_string()),
+            get(&self.per_presentity, presentity.to_string()),
+        )
+    }
+}
+
 /// A request the presence code wants sent on a new client transaction.
 pub(super) struct PresenceRequest<'a> {
     pub(super) method: Method,
@@ -252,8 +297,7 @@ impl Gateway {
     /// watcher's and the presentity's current counts in its direction.
     pub(super) fn limit_refusal(
         &self,
-        per_watcher: usize,
-        per_presentity: usize,
+        (per_watcher, per_presentity): (usize, usize),
     ) -> Option<String> {
         let cfg = &self.config.presence;
         if self.presence.total() >= cfg.max_total {

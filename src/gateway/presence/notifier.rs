@@ -80,8 +80,7 @@ pub(in crate::gateway) struct Table {
     by_dialog: HashMap<(String, String), String>,
     /// (watcher bare JID, presentity bare JID) → ids.
     by_pair: HashMap<(String, String), Vec<String>>,
-    per_watcher: HashMap<String, usize>,
-    per_presentity: HashMap<String, usize>,
+    counts: super::PairCounts,
     /// Wake-ups (lazy: stale entries are re-checked and skipped).
     wakeups: BTreeSet<(Instant, String)>,
 }
@@ -116,14 +115,7 @@ impl Table {
             sub.id.clone(),
         );
         self.by_pair.entry(pair).or_default().push(sub.id.clone());
-        *self
-            .per_watcher
-            .entry(sub.watcher_jid.to_string())
-            .or_default() += 1;
-        *self
-            .per_presentity
-            .entry(sub.presentity_jid.to_string())
-            .or_default() += 1;
+        self.counts.add(&sub.watcher_jid, &sub.presentity_jid);
         self.wakeups.insert((sub.expires_at, sub.id.clone()));
         self.subs.insert(sub.id.clone(), sub);
     }
@@ -139,22 +131,12 @@ impl Table {
                 self.by_pair.remove(&pair);
             }
         }
-        decrement(&mut self.per_watcher, &sub.watcher_jid.to_string());
-        decrement(&mut self.per_presentity, &sub.presentity_jid.to_string());
+        self.counts.remove(&sub.watcher_jid, &sub.presentity_jid);
         Some(sub)
     }
 
     fn schedule(&mut self, id: &str, at: Instant) {
         self.wakeups.insert((at, id.to_string()));
-    }
-}
-
-fn decrement(map: &mut HashMap<String, usize>, key: &str) {
-    if let Some(n) = map.get_mut(key) {
-        *n = n.saturating_sub(1);
-        if *n == 0 {
-            map.remove(key);
-        }
     }
 }
 
@@ -233,7 +215,12 @@ impl Gateway {
             ];
             return self.respond(now, handle, &req, StatusCode::SERVICE_UNAVAILABLE, hdrs);
         }
-        if let Some(why) = self.notifier_limit(&watcher_jid, &presentity_jid) {
+        if let Some(why) = self.limit_refusal(
+            self.presence
+                .notifier
+                .counts
+                .of(&watcher_jid, &presentity_jid),
+        ) {
             self.stats.subscriptions_refused_limit += 1;
             let w = vec![("Warning".to_string(), self.warning(&why))];
             return self.respond(now, handle, &req, StatusCode::FORBIDDEN, w);
@@ -326,17 +313,6 @@ impl Gateway {
             .map_err(|e| (StatusCode::FORBIDDEN, format!("watcher: {e}")))?
             .to_bare();
         Ok((watcher, presentity))
-    }
-
-    /// Why a new subscription would exceed a limit, if it would.
-    fn notifier_limit(&self, watcher: &Jid, presentity: &Jid) -> Option<String> {
-        let t = &self.presence.notifier;
-        let count =
-            |m: &HashMap<String, usize>, k: &Jid| m.get(&k.to_string()).copied().unwrap_or(0);
-        self.limit_refusal(
-            count(&t.per_watcher, watcher),
-            count(&t.per_presentity, presentity),
-        )
     }
 
     /// A refresh or unsubscribe inside an existing dialog (RFC 6665

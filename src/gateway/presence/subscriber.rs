@@ -101,8 +101,7 @@ pub(in crate::gateway) struct Table {
     by_dialog: HashMap<(String, String), String>,
     /// (watcher bare JID, presentity bare JID) → id (subscriptions only).
     by_pair: HashMap<(String, String), String>,
-    per_watcher: HashMap<String, usize>,
-    per_presentity: HashMap<String, usize>,
+    counts: super::PairCounts,
     wakeups: BTreeSet<(Instant, String)>,
 }
 
@@ -141,14 +140,7 @@ impl Table {
                 (sub.watcher_jid.to_string(), sub.presentity_jid.to_string()),
                 sub.id.clone(),
             );
-            *self
-                .per_watcher
-                .entry(sub.watcher_jid.to_string())
-                .or_default() += 1;
-            *self
-                .per_presentity
-                .entry(sub.presentity_jid.to_string())
-                .or_default() += 1;
+            self.counts.add(&sub.watcher_jid, &sub.presentity_jid);
         }
         self.wakeups.insert((sub.expires_at, sub.id.clone()));
         self.subs.insert(sub.id.clone(), sub);
@@ -163,23 +155,13 @@ impl Table {
             if self.by_pair.get(&pair).map(String::as_str) == Some(id) {
                 self.by_pair.remove(&pair);
             }
-            dec(&mut self.per_watcher, &sub.watcher_jid.to_string());
-            dec(&mut self.per_presentity, &sub.presentity_jid.to_string());
+            self.counts.remove(&sub.watcher_jid, &sub.presentity_jid);
         }
         Some(sub)
     }
 
     fn schedule(&mut self, id: &str, at: Instant) {
         self.wakeups.insert((at, id.to_string()));
-    }
-}
-
-fn dec(map: &mut HashMap<String, usize>, key: &str) {
-    if let Some(n) = map.get_mut(key) {
-        *n = n.saturating_sub(1);
-        if *n == 0 {
-            map.remove(key);
-        }
     }
 }
 
@@ -234,7 +216,9 @@ impl Gateway {
                         "gateway is shutting down",
                     );
                 }
-                if let Some(why) = self.subscriber_limit(&watcher, &presentity) {
+                if let Some(why) =
+                    self.limit_refusal(self.presence.subscriber.counts.of(&watcher, &presentity))
+                {
                     self.stats.subscriptions_refused_limit += 1;
                     return self.presence_error(
                         el,
@@ -273,16 +257,6 @@ impl Gateway {
         if let Ok(reply) = crate::xmpp::stanza::error_reply(el, kind, condition, Some(text)) {
             self.send_stanza_el(&reply);
         }
-    }
-
-    fn subscriber_limit(&self, watcher: &Jid, presentity: &Jid) -> Option<String> {
-        let t = &self.presence.subscriber;
-        let count =
-            |m: &HashMap<String, usize>, k: &Jid| m.get(&k.to_string()).copied().unwrap_or(0);
-        self.limit_refusal(
-            count(&t.per_watcher, watcher),
-            count(&t.per_presentity, presentity),
-        )
     }
 
     /// Maps the JIDs and sends the initial SUBSCRIBE (a fetch when `fetch`).
@@ -411,7 +385,7 @@ impl Gateway {
         sub.in_flight = sent;
         sub.initial_in_flight = initial;
         if sent.is_none() {
-            return self.subscriber_end(now, id, "no route to presentity", true);
+            return self.subscriber_end(id, "no route to presentity", true);
         }
         self.persist_subscriber(now, id);
     }
@@ -433,7 +407,7 @@ impl Gateway {
         let Some(resp) = resp else {
             // Timeout or transport error.
             if initial || sub.closing || sub.fetch {
-                return self.subscriber_end(now, id, "SUBSCRIBE timed out", true);
+                return self.subscriber_end(id, "SUBSCRIBE timed out", true);
             }
             // A failed refresh keeps the last expiry (RFC 6665 §4.1.2.2).
             return;
@@ -441,7 +415,7 @@ impl Gateway {
         let code = resp.status().as_u16();
         if (200..300).contains(&code) {
             if sub.closing {
-                return self.subscriber_end(now, id, "unsubscribed", false);
+                return self.subscriber_end(id, "unsubscribed", false);
             }
             let granted = resp
                 .header("Expires")
@@ -489,7 +463,7 @@ impl Gateway {
             return self.send_subscribe(now, id, initial);
         }
         if sub.closing || sub.fetch {
-            return self.subscriber_end(now, id, "unsubscribe refused", false);
+            return self.subscriber_end(id, "unsubscribe refused", false);
         }
         if !initial && refresh_failure_ends(code) {
             // RFC 6665 §4.1.2.2: subscribe again with a new dialog.
@@ -497,7 +471,7 @@ impl Gateway {
         }
         if initial || matches!(code, 403 | 603) {
             let why = format!("SUBSCRIBE answered {code}");
-            self.subscriber_end(now, id, &why, true);
+            self.subscriber_end(id, &why, true);
         }
         // Other refresh errors: keep the last known expiry.
     }
@@ -547,8 +521,7 @@ impl Gateway {
 
     /// Ends a subscription; `tell` sends XMPP `unsubscribed` (and
     /// unavailable for what the watcher was shown).
-    fn subscriber_end(&mut self, now: Instant, id: &str, why: &str, tell: bool) {
-        let _ = now;
+    fn subscriber_end(&mut self, id: &str, why: &str, tell: bool) {
         let Some(sub) = self.presence.subscriber.remove(id) else {
             return;
         };
@@ -712,14 +685,14 @@ impl Gateway {
                     .get(id)
                     .is_some_and(|s| s.fetch)
                 {
-                    return self.subscriber_end(now, id, "fetched", false);
+                    return self.subscriber_end(id, "fetched", false);
                 }
                 self.persist_subscriber(now, id);
             }
             "pending" => {
                 sub.state = SState::Pending;
                 if sub.fetch {
-                    return self.subscriber_end(now, id, "fetch pending", false);
+                    return self.subscriber_end(id, "fetch pending", false);
                 }
                 self.persist_subscriber(now, id);
             }
@@ -736,7 +709,7 @@ impl Gateway {
                     return;
                 };
                 if sub.fetch || sub.closing {
-                    return self.subscriber_end(now, id, "terminated", false);
+                    return self.subscriber_end(id, "terminated", false);
                 }
                 match st.reason.as_deref() {
                     Some("deactivated" | "timeout") => self.resubscribe(now, id),
@@ -751,7 +724,7 @@ impl Gateway {
                         }
                         self.presence.subscriber.schedule(id, at);
                     }
-                    _ => self.subscriber_end(now, id, "terminated by notifier", true),
+                    _ => self.subscriber_end(id, "terminated by notifier", true),
                 }
             }
         }
@@ -882,7 +855,6 @@ impl Gateway {
                 sub.timer_n = None;
                 if sub.dialog.remote_tag.is_empty() || sub.fetch {
                     self.subscriber_end(
-                        now,
                         &id,
                         "no NOTIFY (Timer N)",
                         !sub_fetch(&self.presence.subscriber, &id),
