@@ -75,7 +75,9 @@ pub(in crate::gateway) struct NotifierSub {
 /// The notifier subscriptions and their indexes.
 #[derive(Debug, Default)]
 pub(in crate::gateway) struct Table {
-    subs: HashMap<String, NotifierSub>,
+    /// Boxed: the map's spare slots then cost a pointer, not a whole
+    /// subscription.
+    subs: HashMap<String, Box<NotifierSub>>,
     /// (Call-ID, our tag) → id.
     by_dialog: HashMap<(String, String), String>,
     /// (watcher bare JID, presentity bare JID) → ids.
@@ -117,10 +119,10 @@ impl Table {
         self.by_pair.entry(pair).or_default().push(sub.id.clone());
         self.counts.add(&sub.watcher_jid, &sub.presentity_jid);
         self.wakeups.insert((sub.expires_at, sub.id.clone()));
-        self.subs.insert(sub.id.clone(), sub);
+        self.subs.insert(sub.id.clone(), Box::new(sub));
     }
 
-    fn remove(&mut self, id: &str) -> Option<NotifierSub> {
+    fn remove(&mut self, id: &str) -> Option<Box<NotifierSub>> {
         let sub = self.subs.remove(id)?;
         self.by_dialog
             .remove(&(sub.dialog.call_id.clone(), sub.dialog.local_tag.clone()));

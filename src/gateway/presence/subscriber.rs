@@ -28,7 +28,7 @@
     clippy::panic
 )]
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -90,15 +90,51 @@ pub(in crate::gateway) struct SubscriberSub {
     /// Expires asked for in the next SUBSCRIBE.
     ask_expires: u32,
     /// What the watcher was last told, per tuple resource.
-    sent: BTreeMap<String, ResourceState>,
+    sent: SentStates,
+    /// The time of this subscription's one entry in `Table::wakeups`: the
+    /// earliest of its deadlines (re-armed after each wake-up).
+    wake: Option<Instant>,
+}
+
+/// What an XMPP watcher was last told, per tuple resource: a small vector
+/// (a presentity has a handful of tuples), not a map, because a map's
+/// first node costs more than the whole subscription otherwise does.
+#[derive(Debug, Default)]
+struct SentStates(Vec<(Box<str>, ResourceState)>);
+
+impl SentStates {
+    fn get(&self, res: &str) -> Option<&ResourceState> {
+        self.0.iter().find(|(k, _)| &**k == res).map(|(_, v)| v)
+    }
+
+    fn insert(&mut self, res: &str, state: ResourceState) {
+        match self.0.iter_mut().find(|(k, _)| &**k == res) {
+            Some((_, v)) => *v = state,
+            None => {
+                self.0.push((res.into(), state));
+                self.0.shrink_to_fit();
+            }
+        }
+    }
+
+    fn remove(&mut self, res: &str) {
+        self.0.retain(|(k, _)| &**k != res);
+    }
+
+    fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| &**k)
+    }
 }
 
 /// The subscriber subscriptions and their indexes.
 #[derive(Debug, Default)]
 pub(in crate::gateway) struct Table {
-    subs: HashMap<String, SubscriberSub>,
-    /// (Call-ID, our tag) → id.
-    by_dialog: HashMap<(String, String), String>,
+    /// Boxed: the map's spare slots then cost a pointer, not a whole
+    /// subscription.
+    subs: HashMap<String, Box<SubscriberSub>>,
+    /// Call-ID → id. Our Call-IDs are unique per dialog; the tag is checked
+    /// against the subscription's dialog after the lookup.
+    by_dialog: HashMap<String, String>,
     /// (watcher bare JID, presentity bare JID) → id (subscriptions only).
     by_pair: HashMap<(String, String), String>,
     counts: super::PairCounts,
@@ -129,11 +165,17 @@ impl Table {
     }
 
     fn index_dialog(&mut self, id: &str, d: &Dialog) {
-        self.by_dialog
-            .insert((d.call_id.clone(), d.local_tag.clone()), id.to_string());
+        self.by_dialog.insert(d.call_id.clone(), id.to_string());
     }
 
-    fn insert(&mut self, sub: SubscriberSub) {
+    /// The subscription whose dialog has this Call-ID and our tag.
+    fn by_dialog(&self, call_id: &str, our_tag: &str) -> Option<&String> {
+        let id = self.by_dialog.get(call_id)?;
+        let sub = self.subs.get(id)?;
+        (sub.dialog.local_tag == our_tag).then_some(id)
+    }
+
+    fn insert(&mut self, mut sub: SubscriberSub) {
         self.index_dialog(&sub.id, &sub.dialog);
         if !sub.fetch {
             self.by_pair.insert(
@@ -143,13 +185,16 @@ impl Table {
             self.counts.add(&sub.watcher_jid, &sub.presentity_jid);
         }
         self.wakeups.insert((sub.expires_at, sub.id.clone()));
-        self.subs.insert(sub.id.clone(), sub);
+        sub.wake = Some(sub.expires_at);
+        self.subs.insert(sub.id.clone(), Box::new(sub));
     }
 
-    fn remove(&mut self, id: &str) -> Option<SubscriberSub> {
+    fn remove(&mut self, id: &str) -> Option<Box<SubscriberSub>> {
         let sub = self.subs.remove(id)?;
-        self.by_dialog
-            .remove(&(sub.dialog.call_id.clone(), sub.dialog.local_tag.clone()));
+        if let Some(w) = sub.wake {
+            self.wakeups.remove(&(w, sub.id.clone()));
+        }
+        self.by_dialog.remove(&sub.dialog.call_id);
         if !sub.fetch {
             let pair = (sub.watcher_jid.to_string(), sub.presentity_jid.to_string());
             if self.by_pair.get(&pair).map(String::as_str) == Some(id) {
@@ -160,8 +205,49 @@ impl Table {
         Some(sub)
     }
 
+    /// Makes sure the subscription wakes up at `at` or earlier. Each
+    /// subscription has one entry in `wakeups`, at its earliest deadline;
+    /// the wake-up handler re-arms the next one (`rearm`).
     fn schedule(&mut self, id: &str, at: Instant) {
-        self.wakeups.insert((at, id.to_string()));
+        let Some(sub) = self.subs.get_mut(id) else {
+            return;
+        };
+        match sub.wake {
+            Some(w) if w <= at => return,
+            Some(w) => {
+                self.wakeups.remove(&(w, sub.id.clone()));
+            }
+            None => {}
+        }
+        sub.wake = Some(at);
+        self.wakeups.insert((at, sub.id.clone()));
+    }
+
+    /// Entries in the wake-up set (one per subscription at most).
+    #[cfg(test)]
+    pub(in crate::gateway) fn wakeup_entries(&self) -> usize {
+        self.wakeups.len()
+    }
+
+    /// After a wake-up: schedules the earliest deadline still ahead.
+    fn rearm(&mut self, id: &str, now: Instant) {
+        let Some(sub) = self.subs.get(id) else {
+            return;
+        };
+        let next = [
+            sub.timer_n,
+            sub.retry_at,
+            sub.probing_until,
+            sub.refresh_at,
+            Some(sub.expires_at),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|t| *t > now)
+        .min();
+        if let Some(at) = next {
+            self.schedule(id, at);
+        }
     }
 }
 
@@ -329,7 +415,8 @@ impl Gateway {
             closing: false,
             fetch,
             ask_expires: ask,
-            sent: BTreeMap::new(),
+            sent: SentStates::default(),
+            wake: None,
         };
         self.presence.subscriber.insert(sub);
         if !fetch {
@@ -489,7 +576,7 @@ impl Gateway {
             .trim_end_matches('>')
             .to_string();
         let presentity_uri = sub.presentity_uri.clone();
-        let old = (sub.dialog.call_id.clone(), sub.dialog.local_tag.clone());
+        let old = sub.dialog.call_id.clone();
         let dialog = self.new_subscriber_dialog(&watcher_uri, &presentity_uri);
         self.presence.subscriber.by_dialog.remove(&old);
         self.presence.subscriber.index_dialog(id, &dialog);
@@ -557,8 +644,12 @@ impl Gateway {
             return self.respond(now, handle, &req, StatusCode::BAD_EVENT, hdrs);
         }
         let our_tag = req.to().tag().unwrap_or_default().to_string();
-        let key = (req.call_id().to_string(), our_tag.clone());
-        let Some(id) = self.presence.subscriber.by_dialog.get(&key).cloned() else {
+        let Some(id) = self
+            .presence
+            .subscriber
+            .by_dialog(req.call_id(), &our_tag)
+            .cloned()
+        else {
             self.stats.notifies_unmatched += 1;
             return self.respond(
                 now,
@@ -740,7 +831,7 @@ impl Gateway {
         for t in ps {
             seen.insert(t.resource.clone());
             if sub.fetch || sub.sent.get(&t.resource) != Some(&t.state) {
-                sub.sent.insert(t.resource.clone(), t.state.clone());
+                sub.sent.insert(&t.resource, t.state.clone());
                 out.push((t.resource, t.state));
             }
         }
@@ -749,7 +840,7 @@ impl Gateway {
             .sent
             .keys()
             .filter(|k| !seen.contains(*k))
-            .cloned()
+            .map(str::to_string)
             .collect();
         for g in gone {
             sub.sent.remove(&g);
@@ -804,8 +895,9 @@ impl Gateway {
         let (p, w) = (sub.presentity_jid.clone(), sub.watcher_jid.clone());
         let sent: Vec<(String, ResourceState)> = sub
             .sent
+            .0
             .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| (k.to_string(), v.clone()))
             .collect();
         if sent.is_empty() {
             self.send_presence_stanza(&p, &w, PresenceType::Unavailable);
@@ -842,7 +934,6 @@ impl Gateway {
     }
 
     pub(in crate::gateway) fn subscriber_timeout(&mut self, now: Instant) {
-        let wait = self.config.presence.watcher_probe_wait;
         while let Some((at, id)) = self.presence.subscriber.wakeups.first().cloned() {
             if at > now {
                 break;
@@ -851,50 +942,61 @@ impl Gateway {
             let Some(sub) = self.presence.subscriber.subs.get_mut(&id) else {
                 continue;
             };
-            if sub.timer_n.is_some_and(|t| t <= now) {
-                sub.timer_n = None;
-                if sub.dialog.remote_tag.is_empty() || sub.fetch {
-                    self.subscriber_end(
-                        &id,
-                        "no NOTIFY (Timer N)",
-                        !sub_fetch(&self.presence.subscriber, &id),
-                    );
-                    continue;
-                }
+            sub.wake = None;
+            self.subscriber_wake(now, &id);
+            self.presence.subscriber.rearm(&id, now);
+        }
+    }
+
+    /// One subscription's due deadlines.
+    fn subscriber_wake(&mut self, now: Instant, id: &str) {
+        let wait = self.config.presence.watcher_probe_wait;
+        let Some(sub) = self.presence.subscriber.subs.get_mut(id) else {
+            return;
+        };
+        if sub.timer_n.is_some_and(|t| t <= now) {
+            sub.timer_n = None;
+            if sub.dialog.remote_tag.is_empty() || sub.fetch {
+                self.subscriber_end(
+                    id,
+                    "no NOTIFY (Timer N)",
+                    !sub_fetch(&self.presence.subscriber, id),
+                );
+                return;
             }
-            let Some(sub) = self.presence.subscriber.subs.get_mut(&id) else {
-                continue;
-            };
-            if sub.retry_at.is_some_and(|t| t <= now) {
-                sub.retry_at = None;
-                self.resubscribe(now, &id);
-                continue;
-            }
-            if sub.closing || sub.in_flight.is_some() {
-                continue;
-            }
-            if sub.probing_until.is_some_and(|t| t <= now) {
-                sub.probing_until = None;
-                sub.refresh_at = None;
-                sub.ask_expires = self.config.presence.default_expires;
-                self.send_subscribe(now, &id, false);
-                continue;
-            }
-            if sub.refresh_at.is_some_and(|t| t <= now) && sub.probing_until.is_none() {
-                // RFC 7248 §4.2: before refreshing, check that the XMPP
-                // watcher is still there.
-                sub.refresh_at = None;
-                let until = now + wait;
-                sub.probing_until = Some(until);
-                let (p, w) = (sub.presentity_jid.clone(), sub.watcher_jid.clone());
-                self.presence.subscriber.schedule(&id, until);
-                self.send_presence_stanza(&p, &w, PresenceType::Probe);
-                continue;
-            }
-            if sub.expires_at <= now && sub.refresh_at.is_none() && sub.probing_until.is_none() {
-                // Expired without a successful refresh: a new dialog.
-                self.resubscribe(now, &id);
-            }
+        }
+        let Some(sub) = self.presence.subscriber.subs.get_mut(id) else {
+            return;
+        };
+        if sub.retry_at.is_some_and(|t| t <= now) {
+            sub.retry_at = None;
+            self.resubscribe(now, id);
+            return;
+        }
+        if sub.closing || sub.in_flight.is_some() {
+            return;
+        }
+        if sub.probing_until.is_some_and(|t| t <= now) {
+            sub.probing_until = None;
+            sub.refresh_at = None;
+            sub.ask_expires = self.config.presence.default_expires;
+            self.send_subscribe(now, id, false);
+            return;
+        }
+        if sub.refresh_at.is_some_and(|t| t <= now) && sub.probing_until.is_none() {
+            // RFC 7248 §4.2: before refreshing, check that the XMPP
+            // watcher is still there.
+            sub.refresh_at = None;
+            let until = now + wait;
+            sub.probing_until = Some(until);
+            let (p, w) = (sub.presentity_jid.clone(), sub.watcher_jid.clone());
+            self.presence.subscriber.schedule(id, until);
+            self.send_presence_stanza(&p, &w, PresenceType::Probe);
+            return;
+        }
+        if sub.expires_at <= now && sub.refresh_at.is_none() && sub.probing_until.is_none() {
+            // Expired without a successful refresh: a new dialog.
+            self.resubscribe(now, id);
         }
     }
 
@@ -959,7 +1061,8 @@ impl Gateway {
             closing: false,
             fetch: false,
             ask_expires: self.config.presence.default_expires,
-            sent: BTreeMap::new(),
+            sent: SentStates::default(),
+            wake: None,
         };
         self.presence.subscriber.insert(sub);
         if !confirmed || expires_at <= now {

@@ -557,6 +557,8 @@ fn refresh_probes_the_watcher_first_and_481_starts_a_new_dialog() {
         notify_for(&sub, &tag, "pa1", 1, "active;expires=600", PIDF_OPEN),
     );
     sent_stanzas(&mut sim);
+    // Timer N, refresh and expiry share one wake-up entry.
+    assert_eq!(sim.gw.presence.subscriber.wakeup_entries(), 1);
     // 60 s before expiry: a probe of the watcher, then the refresh.
     let fired = sim.advance(Duration::from_secs(541));
     assert!(fired.is_empty(), "{fired:?}");
@@ -579,6 +581,13 @@ fn refresh_probes_the_watcher_first_and_481_starts_a_new_dialog() {
     assert_ne!(fresh.call_id(), sub.call_id());
     assert_ne!(fresh.from().tag(), sub.from().tag());
     assert_eq!(fresh.to().tag(), None);
+    assert_eq!(sim.gw.presence.subscriber.wakeup_entries(), 1);
+    // The old dialog is forgotten: its NOTIFY matches nothing.
+    let out = sim.input(
+        PA,
+        notify_for(&sub, &tag, "pa1", 3, "active;expires=600", PIDF_OPEN),
+    );
+    assert_eq!(parse_resp(&out[0]).status().as_u16(), 481);
 }
 
 #[test]
