@@ -249,6 +249,10 @@ fn both_directions_survive_sigkill_and_refresh_with_the_right_cseq() {
     let before = kamailio::wait_notifies(&watcher, 2, Duration::from_secs(5));
     std::thread::sleep(Duration::from_millis(500));
     let outbound = metric(&gw, OUTBOUND_ACTIVE);
+    // The SUBSCRIBEs Kamailio saw before the crash, per Call-ID.
+    let kam_log_before = kam.log();
+    let subscribes_before = kamailio_subscribes(&kam_log_before);
+    assert!(!subscribes_before.is_empty(), "{kam_log_before}");
 
     gw.kill9_and_restart();
     wait_link(&gw);
@@ -335,6 +339,29 @@ fn both_directions_survive_sigkill_and_refresh_with_the_right_cseq() {
         outbound,
         "no subscription added by the refresh"
     );
+    // What Kamailio saw after the restart: refreshes of the dialogs it
+    // already held, each with the CSeq after the last one before the crash
+    // (RFC 3261 §12.2.1.1), and no new dialog (no duplicate subscription).
+    let kam_log = kam.log();
+    let after_restart = kam_log.get(kam_log_before.len()..).unwrap_or("");
+    let refreshes = kamailio_subscribes(after_restart);
+    assert!(
+        !refreshes.is_empty(),
+        "a refresh reached Kamailio: {kam_log}"
+    );
+    for (call_id, seqs) in &refreshes {
+        let before = subscribes_before
+            .iter()
+            .find(|(c, _)| c == call_id)
+            .map(|(_, s)| s)
+            .unwrap_or_else(|| panic!("refresh in a new dialog {call_id}: {kam_log}"));
+        let last = before.iter().max().copied().unwrap_or(0);
+        assert_eq!(
+            seqs.first().copied(),
+            Some(last + 1),
+            "refresh of {call_id} continues the CSeq ({before:?} then {seqs:?})"
+        );
+    }
     let _ = lines_of(bob2);
     let lines = lines_of(bob);
     assert!(
@@ -345,4 +372,28 @@ fn both_directions_survive_sigkill_and_refresh_with_the_right_cseq() {
         gw.log()
     );
     let _ = watcher.wait(Duration::from_secs(30));
+}
+
+/// SUBSCRIBE CSeq numbers per Call-ID, in log order, from the presence
+/// server's request log lines (`request SUBSCRIBE … cseq=N callid=X`).
+fn kamailio_subscribes(log: &str) -> Vec<(String, Vec<u32>)> {
+    let mut out: Vec<(String, Vec<u32>)> = Vec::new();
+    for line in log.lines().filter(|l| l.contains("request SUBSCRIBE ")) {
+        let field = |name: &str| {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(name))
+                .map(str::to_string)
+        };
+        let (Some(seq), Some(call_id)) = (field("cseq="), field("callid=")) else {
+            continue;
+        };
+        let Ok(seq) = seq.parse::<u32>() else {
+            continue;
+        };
+        match out.iter_mut().find(|(c, _)| *c == call_id) {
+            Some((_, v)) => v.push(seq),
+            None => out.push((call_id, vec![seq])),
+        }
+    }
+    out
 }

@@ -85,6 +85,9 @@ pub(in crate::gateway) struct Table {
     counts: super::PairCounts,
     /// Wake-ups (lazy: stale entries are re-checked and skipped).
     wakeups: BTreeSet<(Instant, String)>,
+    /// Active subscriptions: a counter because the gateway reads it on
+    /// every event-loop turn.
+    active: usize,
 }
 
 impl Table {
@@ -94,11 +97,15 @@ impl Table {
 
     /// (pending, active).
     pub(in crate::gateway) fn counts(&self) -> (u64, u64) {
-        let active = self
-            .subs
-            .values()
-            .filter(|s| s.state == NState::Active)
-            .count();
+        debug_assert_eq!(
+            self.active,
+            self.subs
+                .values()
+                .filter(|s| s.state == NState::Active)
+                .count(),
+            "notifier active counter"
+        );
+        let active = self.active;
         let total = self.subs.len();
         (
             u64::try_from(total - active).unwrap_or(0),
@@ -119,11 +126,17 @@ impl Table {
         self.by_pair.entry(pair).or_default().push(sub.id.clone());
         self.counts.add(&sub.watcher_jid, &sub.presentity_jid);
         self.wakeups.insert((sub.expires_at, sub.id.clone()));
+        if sub.state == NState::Active {
+            self.active += 1;
+        }
         self.subs.insert(sub.id.clone(), Box::new(sub));
     }
 
     fn remove(&mut self, id: &str) -> Option<Box<NotifierSub>> {
         let sub = self.subs.remove(id)?;
+        if sub.state == NState::Active {
+            self.active = self.active.saturating_sub(1);
+        }
         self.by_dialog
             .remove(&(sub.dialog.call_id.clone(), sub.dialog.local_tag.clone()));
         let pair = pair_key(&sub.watcher_jid, &sub.presentity_jid);
@@ -266,8 +279,12 @@ impl Gateway {
             // RFC 3859 §3.4.3: duration 0 with a new id is a fetch. The probe
             // brings the current presence; one final NOTIFY carries it.
             self.send_presence_stanza(&watcher_jid, &presentity_jid, PresenceType::Probe);
-            if let Some(s) = self.presence.notifier.subs.get_mut(&id) {
+            let table = &mut self.presence.notifier;
+            if let Some(s) = table.subs.get_mut(&id) {
                 s.terminating = Some("timeout");
+                if s.state != NState::Active {
+                    table.active += 1;
+                }
                 s.state = NState::Active;
                 s.notify_due = Some(now + self.config.presence.first_notify_grace);
             }
@@ -428,13 +445,15 @@ impl Gateway {
 
     fn notifier_approved(&mut self, now: Instant, id: &str) {
         let grace = self.config.presence.first_notify_grace;
-        let Some(sub) = self.presence.notifier.subs.get_mut(id) else {
+        let table = &mut self.presence.notifier;
+        let Some(sub) = table.subs.get_mut(id) else {
             return;
         };
         if sub.state == NState::Active || sub.terminating.is_some() {
             return;
         }
         sub.state = NState::Active;
+        table.active += 1;
         let due = now + grace;
         sub.notify_due = Some(sub.notify_due.map_or(due, |d| d.min(due)));
         self.presence.notifier.schedule(id, due);

@@ -139,25 +139,44 @@ pub(in crate::gateway) struct Table {
     by_pair: HashMap<(String, String), String>,
     counts: super::PairCounts,
     wakeups: BTreeSet<(Instant, String)>,
+    /// Subscriptions (not fetches) held, and how many of them are active:
+    /// kept as counters because the gateway reads them on every event-loop
+    /// turn (a scan would cost O(subscriptions) each time).
+    held: usize,
+    active: usize,
+}
+
+/// Moves a subscription to `to`, keeping `Table::active` right.
+fn set_state(active: &mut usize, sub: &mut SubscriberSub, to: SState) {
+    if !sub.fetch {
+        match (sub.state == SState::Active, to == SState::Active) {
+            (false, true) => *active += 1,
+            (true, false) => *active = active.saturating_sub(1),
+            _ => {}
+        }
+    }
+    sub.state = to;
 }
 
 impl Table {
     pub(in crate::gateway) fn len(&self) -> usize {
-        self.subs.values().filter(|s| !s.fetch).count()
+        self.held
     }
 
     /// (pending, active).
     pub(in crate::gateway) fn counts(&self) -> (u64, u64) {
-        let mut p = 0;
-        let mut a = 0;
-        for s in self.subs.values().filter(|s| !s.fetch) {
-            if s.state == SState::Active {
-                a += 1;
-            } else {
-                p += 1;
-            }
-        }
-        (p, a)
+        debug_assert_eq!(
+            (self.held, self.active),
+            {
+                let held: Vec<_> = self.subs.values().filter(|s| !s.fetch).collect();
+                let active = held.iter().filter(|s| s.state == SState::Active).count();
+                (held.len(), active)
+            },
+            "subscriber counters"
+        );
+        let active = u64::try_from(self.active).unwrap_or(u64::MAX);
+        let held = u64::try_from(self.held).unwrap_or(u64::MAX);
+        (held.saturating_sub(active), active)
     }
 
     pub(in crate::gateway) fn next_deadline(&self) -> Option<Instant> {
@@ -178,6 +197,10 @@ impl Table {
     fn insert(&mut self, mut sub: SubscriberSub) {
         self.index_dialog(&sub.id, &sub.dialog);
         if !sub.fetch {
+            self.held += 1;
+            if sub.state == SState::Active {
+                self.active += 1;
+            }
             self.by_pair.insert(
                 (sub.watcher_jid.to_string(), sub.presentity_jid.to_string()),
                 sub.id.clone(),
@@ -196,6 +219,10 @@ impl Table {
         }
         self.by_dialog.remove(&sub.dialog.call_id);
         if !sub.fetch {
+            self.held = self.held.saturating_sub(1);
+            if sub.state == SState::Active {
+                self.active = self.active.saturating_sub(1);
+            }
             let pair = (sub.watcher_jid.to_string(), sub.presentity_jid.to_string());
             if self.by_pair.get(&pair).map(String::as_str) == Some(id) {
                 self.by_pair.remove(&pair);
@@ -757,10 +784,11 @@ impl Gateway {
                         self.presence.subscriber.schedule(id, at);
                     }
                 }
-                let Some(sub) = self.presence.subscriber.subs.get_mut(id) else {
+                let table = &mut self.presence.subscriber;
+                let Some(sub) = table.subs.get_mut(id) else {
                     return;
                 };
-                sub.state = SState::Active;
+                set_state(&mut table.active, sub, SState::Active);
                 if !sub.told_subscribed && !sub.fetch {
                     sub.told_subscribed = true;
                     let (p, w) = (sub.presentity_jid.clone(), sub.watcher_jid.clone());
@@ -781,7 +809,7 @@ impl Gateway {
                 self.persist_subscriber(now, id);
             }
             "pending" => {
-                sub.state = SState::Pending;
+                set_state(&mut self.presence.subscriber.active, sub, SState::Pending);
                 if sub.fetch {
                     return self.subscriber_end(id, "fetch pending", false);
                 }
@@ -809,9 +837,10 @@ impl Gateway {
                             .retry_after
                             .map_or(DEFAULT_RETRY, |s| Duration::from_secs(u64::from(s)));
                         let at = now + wait;
-                        if let Some(sub) = self.presence.subscriber.subs.get_mut(id) {
+                        let table = &mut self.presence.subscriber;
+                        if let Some(sub) = table.subs.get_mut(id) {
                             sub.retry_at = Some(at);
-                            sub.state = SState::Subscribing;
+                            set_state(&mut table.active, sub, SState::Subscribing);
                         }
                         self.presence.subscriber.schedule(id, at);
                     }
