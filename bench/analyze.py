@@ -242,6 +242,10 @@ def paths(runs):
         ms = int(w[len('gateway-w'):])
         out.append(('xmpp', w, 'kamailio', 'SIP→XMPP, gateway error window %d ms%s vs Kamailio xmpp module'
                     % (ms, ' (default)' if ms == 300 else '')))
+    if any(k[0] == 'presence' for k in runs):
+        out.append(('presence', 'gateway', 'kamailio',
+                    'presence: SIP watcher subscription cycles/s (gateway as notifier for XMPP users '
+                    'vs Kamailio presence server); ×2 = SUBSCRIBE/s'))
     return out
 
 
@@ -349,7 +353,7 @@ def table(results_dir):
                '| SUT RSS / PSS MB | sipp UAC CPU % | Prosody CPU % | sink CPU % | pass |')
     out.append('|' + '---|' * 18)
     def order(k):
-        return (k[0] != 'relay', k[1] == 'kamailio', k[1].startswith('gateway-w')
+        return ({'relay': 0, 'xmpp': 1, 'presence': 2}.get(k[0], 3), k[1] == 'kamailio', k[1].startswith('gateway-w')
                 and -int(k[1][len('gateway-w'):]), k)
     for key in sorted(runs, key=order):
         for r in runs[key]:

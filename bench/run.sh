@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side load benchmark: cpim-gateway vs Kamailio 5.6 on this machine.
 #
-#   bench/run.sh [relay|xmpp|all]          (default: all)
+#   bench/run.sh [relay|xmpp|presence|all]          (default: all)
 #
 #   relay  SIP MESSAGE  sipp UAC -> SUT -> sipp UAS (foreign SIP domain)
 #          SUT = gateway (static route)  |  Kamailio t_relay() (stateful)
@@ -10,15 +10,22 @@
 #          SUT = gateway, error_window_ms=300 (default) | gateway,
 #                error_window_ms=0 | Kamailio xmpp module (patched, see
 #                bench/kamailio/build-xmpp-module.sh)
-#   presence  TODO: not measured. The gateway has no SUBSCRIBE/NOTIFY path
-#          yet; see the hook at the end of this file and bench/README.md.
+#   presence  SIP watcher cycles (bench/sipp/uac_subscribe_cycle.xml:
+#          SUBSCRIBE -> 2xx, NOTIFY -> 200, un-SUBSCRIBE -> 2xx, final
+#          NOTIFY -> 200; 1 cycle = 2 SUBSCRIBE + 2 NOTIFY transactions)
+#          from PRES_WATCHERS watchers over PRES_PRESENTITIES presentities
+#          SUT = gateway as notifier for XMPP users on Prosody (each cycle
+#                also sends XMPP subscribe/unsubscribe to Prosody)
+#              | Kamailio presence server (presence + presence_xml,
+#                db_text, PIDF prefilled by PUBLISH)
 #
 # The same stepped rates are offered to every SUT of a path in one run,
 # interleaved (rate 1: A then B, rate 2: B then A, ...). All SUTs of a path
 # run at the same time on their own loopback ports (only one is loaded at a
 # time). Results: bench/results/$NAME/table.md (+ raw data beside it).
 #
-# Knobs (env): STEP_S (20, <= 120)  RATES_RELAY  RATES_XMPP  XMPP_WINDOWS ("300 0")
+# Knobs (env): STEP_S (20, <= 120)  RATES_RELAY  RATES_XMPP  RATES_PRESENCE
+#   (cycles/s)  PRES_PRESENTITIES (20)  PRES_WATCHERS (500)  XMPP_WINDOWS ("300 0")
 #   MAX_FAILED_STEPS (1: stop stepping a SUT after that many failing steps)
 #   NAME (results dir name, default UTC date-time)  DRAIN_S (10)  SETTLE_S (2)
 #   KAM_CHILDREN (4)  KAM_SHM_MB (1024)  GW_MAX_TRANSACTIONS (100000)
@@ -36,12 +43,15 @@ BENCH="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(dirname "$BENCH")"
 PY=/usr/bin/python3
 WHAT=${1:-all}
-case "$WHAT" in relay|xmpp|all) ;; -h|--help) awk 'NR>1 && !/^#/ {exit} NR>1 {print}' "$0"; exit 0 ;;
-  *) echo "usage: bench/run.sh [relay|xmpp|all]" >&2; exit 64 ;; esac
+case "$WHAT" in relay|xmpp|presence|all) ;; -h|--help) awk 'NR>1 && !/^#/ {exit} NR>1 {print}' "$0"; exit 0 ;;
+  *) echo "usage: bench/run.sh [relay|xmpp|presence|all]" >&2; exit 64 ;; esac
 STEP_S=${STEP_S:-20}
 [[ "$STEP_S" =~ ^[0-9]+$ ]] && [ "$STEP_S" -ge 1 ] && [ "$STEP_S" -le 120 ] || { echo "STEP_S must be 1..120" >&2; exit 64; }
 RATES_RELAY=${RATES_RELAY:-"1000 2000 4000 6000 8000 10000 12000 15000 20000"}
 RATES_XMPP=${RATES_XMPP:-"500 1000 2000 4000 6000 8000 10000 12000 15000"}
+RATES_PRESENCE=${RATES_PRESENCE:-"250 500 1000 1500 2000 3000 4000 6000 8000"}
+PRES_PRESENTITIES=${PRES_PRESENTITIES:-20}
+PRES_WATCHERS=${PRES_WATCHERS:-500}
 XMPP_WINDOWS=${XMPP_WINDOWS:-"300 0"}
 MAX_FAILED_STEPS=${MAX_FAILED_STEPS:-1}
 DRAIN_S=${DRAIN_S:-10}; [ "$DRAIN_S" -le 60 ] || DRAIN_S=60
@@ -51,7 +61,7 @@ KAM_SHM_MB=${KAM_SHM_MB:-1024}
 GW_MAX_TRANSACTIONS=${GW_MAX_TRANSACTIONS:-100000}
 NAME=${NAME:-$(date -u +%Y%m%d-%H%M%S)}
 OUT="$BENCH/results/$NAME"
-for r in $RATES_RELAY $RATES_XMPP; do
+for r in $RATES_RELAY $RATES_XMPP $RATES_PRESENCE; do
   [[ "$r" =~ ^[0-9]+$ ]] && [ "$r" -ge 1 ] && [ "$r" -le 50000 ] || { echo "rates must be 1..50000 msg/s" >&2; exit 64; }
 done
 SIPP_OPTS=(-nostdin -buff_size 4194304)
@@ -67,6 +77,7 @@ install_deps() {
   command -v kamailio >/dev/null 2>&1 || need+=(kamailio)
   [ -e /usr/lib/x86_64-linux-gnu/kamailio/modules/tm.so ] || need+=(kamailio)
   dpkg-query -W -f='${Status}' kamailio-xmpp-modules 2>/dev/null | grep -q "install ok installed" || need+=(kamailio-xmpp-modules)
+  [ -e /usr/lib/x86_64-linux-gnu/kamailio/modules/presence.so ] || need+=(kamailio-presence-modules)
   [ -x /usr/bin/prosody ] || need+=(prosody)
   $PY -c 'import slixmpp' >/dev/null 2>&1 || need+=(python3-slixmpp)
   command -v curl >/dev/null 2>&1 || need+=(curl)
@@ -212,15 +223,24 @@ wait_gw_link() { # ADMIN_PORT NAME
   echo "gateway $2: XMPP component link did not come up:" >&2; tail -20 "$RUN/$2/gateway.log" >&2; exit 1
 }
 
-start_kamailio() { # SIP_PORT [xmpp COMPONENT_PORT]  -> sets KAM_PID
-  local d="$RUN/kamailio"; mkdir -p "$d"
+start_kamailio() { # SIP_PORT [xmpp COMPONENT_PORT | presence]  -> sets KAM_PID
+  local d="$RUN/kamailio"; rm -rf "$d"; mkdir -p "$d"
   local so="" defs=() xport=0
   if [ "${2:-}" = xmpp ]; then
     so=$("$BENCH/kamailio/build-xmpp-module.sh")
     defs=(-A WITH_XMPP); xport=$3
   fi
+  if [ "${2:-}" = presence ]; then
+    defs=(-A WITH_PRESENCE)
+    # fresh db_text tables of the presence modules (Debian's templates)
+    mkdir -p "$d/dbtext"
+    local t
+    for t in version presentity active_watchers watchers xcap; do
+      cp "/usr/share/kamailio/dbtext/kamailio/$t" "$d/dbtext/$t"
+    done
+  fi
   sed -e "s#@PORT@#$1#g" -e "s#@CHILDREN@#$KAM_CHILDREN#g" -e "s#@UAS@#127.0.0.1:${UAS_PORT:-9}#g" \
-      -e "s#@XMPP_SO@#$so#g" -e "s#@XMPP_PORT@#$xport#g" -e "s#@XMPP_SECRET@#sip-secret#g" \
+      -e "s#@XMPP_SO@#$so#g" -e "s#@XMPP_PORT@#$xport#g" -e "s#@XMPP_SECRET@#sip-secret#g" -e "s#@RUN@#$d#g" \
       "$BENCH/kamailio/kamailio.cfg.in" > "$d/kamailio.cfg"
   kamailio -c -f "$d/kamailio.cfg" "${defs[@]}" > "$d/check.log" 2>&1 || { cat "$d/check.log" >&2; exit 1; }
   # -DD: stay in the foreground but fork workers; -E: log to stderr
@@ -271,8 +291,9 @@ CFG
     printf '\n-- cpim-gateway, error_window_ms=%s\nComponent "cpim%s.xmpp.test"\n  component_secret = "cpim-secret"\n' \
       "$w" "$w" >> "$d/prosody.cfg.lua"
   done
+  [ -n "${PRES_USERS:-}" ] && printf '\n-- cpim-gateway, presence path\nComponent "cpimp.xmpp.test"\n  component_secret = "cpim-secret"\n' >> "$d/prosody.cfg.lua"
   local u
-  for u in $SINK_USERS; do
+  for u in ${SINK_USERS:-} ${PRES_USERS:-}; do
     prosodyctl --config "$d/prosody.cfg.lua" register "$u" xmpp.test "$SINK_PW" >/dev/null 2>&1
   done
   prosody --config "$d/prosody.cfg.lua" > "$d/prosody.log" 2>&1 < /dev/null &
@@ -302,9 +323,19 @@ run_step() {
   local d="$OUT/$path/$label/rate_$rate"; rm -rf "$d"; mkdir -p "$d"
   local count=$((rate * STEP_S)) tmo=$((STEP_S * 2 + 20))
   local limit=$((rate * 3 + 100)) rttf=$((rate < 1000 ? (rate < 10 ? 10 : rate) : 1000))
+  # the load: MESSAGE (relay, xmpp) or subscription cycles (presence)
+  local scen=(-sf "$ROOT/tests/sipp/uac_message.xml" -s "$to_user" -key to_domain "$to_dom"
+              -key from_domain sip.test -key from_user alice)
+  local probe_args=(--ruri "sip:$to_user@$to_dom")
+  if [ "$path" = presence ]; then
+    scen=(-sf "$BENCH/sipp/uac_subscribe_cycle.xml" -inf "$RUN/subs.csv" -key to_domain "$to_dom"
+          -key from_domain sip.test -key expires 60)
+    limit=$((rate * 10 + 100))   # a cycle waits for NOTIFYs: more in flight
+    probe_args=(--ruri "sip:$to_user@$to_dom" --method SUBSCRIBE)
+  fi
   local groups=(--group "sut=tree:$sut_pid" --group "sipp_uac=file:$d/uac.pid")
   [ -n "${UAS_PID:-}" ] && [ "$path" = relay ] && groups+=(--group "sipp_uas=$UAS_PID")
-  [ -n "${PROSODY_PID:-}" ] && [ "$path" = xmpp ] && groups+=(--group "prosody=$PROSODY_PID")
+  [ -n "${PROSODY_PID:-}" ] && [ "$path" != relay ] && groups+=(--group "prosody=$PROSODY_PID")
   SINK_PID=""
   if [ "$sink" = 1 ]; then
     start_sink "$to_user" "$d" $((tmo + DRAIN_S + 30))
@@ -317,16 +348,16 @@ run_step() {
     --until-file "$d/.stop" --ready-file "$d/.monready" "${groups[@]}" &
   local mon=$!; STARTED+=("$mon")
   for _ in $(seq 1 50); do [ -e "$d/.monready" ] && break; sleep 0.05; done
-  ( cd "$d" && echo "$BASHPID" > uac.pid && exec sipp -sf "$ROOT/tests/sipp/uac_message.xml" "127.0.0.1:$port" \
-      -i 127.0.0.1 -p "$UAC_PORT" -s "$to_user" -key to_domain "$to_dom" -key from_domain sip.test \
-      -key from_user alice -r "$rate" -m "$count" -l "$limit" -timeout "${tmo}s" -recv_timeout 10000 \
+  ( cd "$d" && echo "$BASHPID" > uac.pid && exec sipp "${scen[@]}" "127.0.0.1:$port" \
+      -i 127.0.0.1 -p "$UAC_PORT" \
+      -r "$rate" -m "$count" -l "$limit" -timeout "${tmo}s" -recv_timeout 10000 \
       "${SIPP_OPTS[@]}" -trace_stat -stf uac_stat.csv -fd 1 -trace_rtt -rtt_freq "$rttf" \
       > uac.out 2>&1 ) &
   local uac=$!; STARTED+=("$uac")
   local probe=""
   if [ "$PROBE_RATE" != 0 ]; then
     $PY "$BENCH/sip_probe.py" --target "127.0.0.1:$port" --lport "$PROBE_PORT" \
-      --ruri "sip:$to_user@$to_dom" --rate "$PROBE_RATE" --duration "$STEP_S" > "$d/probe.json" 2>&1 &
+      "${probe_args[@]}" --rate "$PROBE_RATE" --duration "$STEP_S" > "$d/probe.json" 2>&1 &
     probe=$!; STARTED+=("$probe")
   fi
   wait "$uac" || true; forget "$uac"
@@ -414,14 +445,14 @@ env_info() {
     echo "- gateway: cpim-gateway $gitc, $("$GW_BIN" --version 2>/dev/null | awk '{print $2}'), $(rustc --version 2>/dev/null | awk '{print $1" "$2}')"
     echo "- kamailio: $(kamailio -v 2>/dev/null | head -1 | sed 's/version: //') (children=$KAM_CHILDREN, shm ${KAM_SHM_MB} MB, xmpp.so patched: bench/kamailio/xmpp-null-atts.patch)"
     echo "- prosody: $(dpkg-query -W -f='${Version}' prosody 2>/dev/null)   sipp: $(sipp -v 2>&1 | grep -o 'SIPp v[^ ,]*' | head -1)   slixmpp: $($PY -c 'import slixmpp; print(slixmpp.__version__)' 2>/dev/null)"
-    echo "- STEP_S=$STEP_S  RATES_RELAY=\"$RATES_RELAY\"  RATES_XMPP=\"$RATES_XMPP\"  XMPP_WINDOWS=\"$XMPP_WINDOWS\"  MAX_FAILED_STEPS=$MAX_FAILED_STEPS  GW_MAX_TRANSACTIONS=$GW_MAX_TRANSACTIONS"
+    echo "- STEP_S=$STEP_S  RATES_RELAY=\"$RATES_RELAY\"  RATES_XMPP=\"$RATES_XMPP\"  RATES_PRESENCE=\"$RATES_PRESENCE\"  XMPP_WINDOWS=\"$XMPP_WINDOWS\"  MAX_FAILED_STEPS=$MAX_FAILED_STEPS  GW_MAX_TRANSACTIONS=$GW_MAX_TRANSACTIONS"
   } > "$OUT/env.md"
 }
 
 # ---------------------------------------------------------------- main
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 [ "${SKIP_INSTALL:-0}" = 1 ] || install_deps
-[ -x "$BENCH/kamailio/build-xmpp-module.sh" ] && { [ "$WHAT" = relay ] || "$BENCH/kamailio/build-xmpp-module.sh" >/dev/null; }
+case "$WHAT" in xmpp|all) "$BENCH/kamailio/build-xmpp-module.sh" >/dev/null ;; esac
 if [ "${BUILD:-1}" = 1 ]; then
   log "cargo build --release"
   (cd "$ROOT" && cargo build --release --bin cpim-gateway >/dev/null 2>&1) || { (cd "$ROOT" && cargo build --release --bin cpim-gateway); exit 1; }
@@ -433,6 +464,10 @@ RUN=$(mktemp -d /tmp/cpim-gw-bench.XXXXXX)
 env_info
 log "results: $OUT   (load average at start: $LOAD_START)"
 read -r UAC_PORT PROBE_PORT <<<"$(pick_ports 2)"
+PRES_USERS=""
+if [ "$WHAT" = presence ] || [ "$WHAT" = all ]; then
+  PRES_USERS=$(seq -f 'p%g' 0 $((PRES_PRESENTITIES - 1)) | tr '\n' ' ')
+fi
 
 if [ "$WHAT" = relay ] || [ "$WHAT" = all ]; then
   read -r UAS_PORT GW_PORT GW_ADMIN KAM_PORT <<<"$(pick_ports 4)"
@@ -474,13 +509,43 @@ if [ "$WHAT" = xmpp ] || [ "$WHAT" = all ]; then
 fi
 
 # ---------------------------------------------------------------- presence
-# TODO(presence, issue 7): the gateway has no SIP SUBSCRIBE/NOTIFY <-> XMPP
-# presence path yet, so nothing is measured here. When it exists: start
-# Kamailio's presence server (presence + presence_xml modules from
-# kamailio-presence-modules) next to the gateway, prefill PIDF with PUBLISH,
-# and drive SUBSCRIBE/200/NOTIFY/200 + un-SUBSCRIBE cycles at the same
-# stepped rates through both with a sipp watcher scenario, as run_path does
-# for MESSAGE; report cycles/s with the same pass rule.
+if [ "$WHAT" = presence ] || [ "$WHAT" = all ]; then
+  # watcher x presentity pairs, one per line (sipp -inf, SEQUENTIAL)
+  { echo SEQUENTIAL
+    for ((w=0; w<PRES_WATCHERS; w++)); do for ((p=0; p<PRES_PRESENTITIES; p++)); do echo "p$p;w$w"; done; done
+  } > "$RUN/subs.csv"
+  { echo SEQUENTIAL; for ((p=0; p<PRES_PRESENTITIES; p++)); do echo "p$p"; done; } > "$RUN/presentities.csv"
+  if [ -z "${PROSODY_PID:-}" ]; then
+    read -r C2S_PORT COMP_PORT <<<"$(pick_ports 2)"
+    start_prosody "$C2S_PORT" "$COMP_PORT"
+  fi
+  read -r GW_PORT GW_ADMIN KAM_PORT PUB_PORT <<<"$(pick_ports 4)"
+  # the gateway as notifier for XMPP users p0.. (window 0: presence does not use it)
+  start_gateway gw-presence "$GW_PORT" "$GW_ADMIN" cpimp.xmpp.test "$COMP_PORT" 0; GW_PRES_PID=$GW_PID
+  wait_gw_link "$GW_ADMIN" gw-presence
+  start_kamailio "$KAM_PORT" presence; KAM_PRES_PID=$KAM_PID
+  # Kamailio's presentities get a PIDF document each (1 h)
+  ( cd "$RUN/kamailio" && exec sipp -sf "$BENCH/sipp/uac_publish_inf.xml" "127.0.0.1:$KAM_PORT" -i 127.0.0.1 \
+      -p "$PUB_PORT" -inf "$RUN/presentities.csv" -key to_domain sip.test -key expires 3600 \
+      -key basic open -key note "bench presentity" -r 50 -m "$PRES_PRESENTITIES" -timeout 30s \
+      "${SIPP_OPTS[@]}" > publish.out 2>&1 ) || { echo "PUBLISH prefill of Kamailio failed:" >&2; tail -30 "$RUN/kamailio/publish.out" >&2; exit 1; }
+  pres_smoke() { # LABEL PORT DOMAIN
+    local d="$RUN/smoke-presence-$1"; mkdir -p "$d"
+    ( cd "$d" && exec sipp -sf "$BENCH/sipp/uac_subscribe_cycle.xml" "127.0.0.1:$2" -i 127.0.0.1 -p "$UAC_PORT" \
+        -inf "$RUN/subs.csv" -key to_domain "$3" -key from_domain sip.test -key expires 60 -r 20 -m 20 \
+        -timeout 30s -recv_timeout 10000 "${SIPP_OPTS[@]}" > uac.out 2>&1 ) || {
+      echo "presence smoke test of $1 failed (sipp):" >&2; tail -30 "$d/uac.out" >&2; exit 1; }
+    log "smoke presence $1: 20/20 cycles ok"
+  }
+  pres_smoke gateway "$GW_PORT" xmpp.test
+  pres_smoke kamailio "$KAM_PORT" sip.test
+  run_path presence "$RATES_PRESENCE" \
+    "gateway:$GW_PRES_PID:$GW_PORT:p0:xmpp.test:0" \
+    "kamailio:$KAM_PRES_PID:$KAM_PORT:p0:sip.test:0"
+  mkdir -p "$OUT/presence"
+  cp "$RUN/gw-presence/gateway.log" "$OUT/presence/gateway.log" 2>/dev/null || true
+  cp "$RUN/kamailio/kamailio.log" "$OUT/presence/kamailio.log" 2>/dev/null || true
+fi
 
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "- load average at end: $LOAD_END" >> "$OUT/env.md"
@@ -490,7 +555,7 @@ find "$OUT" -name '*.log' -size +200k -exec sh -c 'tail -c 200000 "$1" > "$1.tai
   echo "# cpim-gateway vs Kamailio, side by side ($NAME)"
   echo
   cat "$OUT/env.md"
-  echo "- presence (SUBSCRIBE/NOTIFY): **not measured** — the gateway has no presence path yet (TODO in bench/run.sh)"
+  [ "$WHAT" = presence ] || [ "$WHAT" = all ] && echo "- presence: one cycle = SUBSCRIBE→2xx, NOTIFY→200, un-SUBSCRIBE→2xx, NOTIFY(terminated)→200 from $PRES_WATCHERS watchers over $PRES_PRESENTITIES presentities; rates are cycles/s (×2 SUBSCRIBE/s); the gateway's presentities are XMPP users on Prosody (each cycle also crosses to Prosody as subscribe/unsubscribe), Kamailio's are PUBLISHed PIDF documents; the probe sends fetches (SUBSCRIBE Expires: 0)"
   [ -s "$OUT/incidents.txt" ] && { echo; echo "**Incidents:**"; sed 's/^/- /' "$OUT/incidents.txt"; }
   echo
   echo "Sustained = highest offered rate whose ${STEP_S} s step (and every lower step) had < 1 % failed,"

@@ -11,6 +11,11 @@ tell probe messages from the load and still time them.
   sip_probe.py --target 127.0.0.1:5060 --lport 40000 --ruri sip:bob@example.test \
       --rate 20 --duration 20
 
+--method SUBSCRIBE sends fetches instead (SUBSCRIBE Event: presence,
+Expires: 0, RFC 6665 §4.4.3), times SUBSCRIBE -> final response, and
+answers every NOTIFY that follows with 200 so the SUT sees a well-behaved
+watcher.
+
 Prints one JSON line: sent, answered (2xx), other (non-2xx finals), lost,
 codes, rtt_ms {p50, p90, p99, max} over 2xx answers. Bounded: RATE <= 200,
 DURATION <= 600, loopback targets only.
@@ -38,6 +43,7 @@ def main():
     ap.add_argument('--rate', type=float, default=20)
     ap.add_argument('--duration', type=float, default=20)
     ap.add_argument('--wait', type=float, default=3.0, help='grace for the last answers')
+    ap.add_argument('--method', choices=('MESSAGE', 'SUBSCRIBE'), default='MESSAGE')
     a = ap.parse_args()
     a.rate = max(0.1, min(a.rate, 200.0))
     a.duration = min(a.duration, 600.0)
@@ -62,12 +68,21 @@ def main():
         if next_send <= now < end_send:
             n += 1
             cid = 'probe-%s-%d' % (tag, n)
-            body = 'probe %d\r\nts=- - %.6f\r\n' % (n, now)
-            req = ('MESSAGE %s SIP/2.0\r\n'
-                   'Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-%s-%d;rport\r\n'
-                   'From: <%s>;tag=%s\r\nTo: <%s>\r\nCall-ID: %s\r\nCSeq: 1 MESSAGE\r\n'
-                   'Max-Forwards: 70\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s') % (
-                a.ruri, a.lport, tag, n, a.from_uri, tag, a.ruri, cid, len(body.encode()), body)
+            if a.method == 'SUBSCRIBE':
+                req = ('SUBSCRIBE %s SIP/2.0\r\n'
+                       'Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-%s-%d;rport\r\n'
+                       'From: <%s>;tag=%s\r\nTo: <%s>\r\nCall-ID: %s\r\nCSeq: 1 SUBSCRIBE\r\n'
+                       'Contact: <sip:probe@127.0.0.1:%d>\r\nEvent: presence\r\n'
+                       'Accept: application/pidf+xml\r\nExpires: 0\r\n'
+                       'Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n') % (
+                    a.ruri, a.lport, tag, n, a.from_uri, tag, a.ruri, cid, a.lport)
+            else:
+                body = 'probe %d\r\nts=- - %.6f\r\n' % (n, now)
+                req = ('MESSAGE %s SIP/2.0\r\n'
+                       'Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-%s-%d;rport\r\n'
+                       'From: <%s>;tag=%s\r\nTo: <%s>\r\nCall-ID: %s\r\nCSeq: 1 MESSAGE\r\n'
+                       'Max-Forwards: 70\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s') % (
+                    a.ruri, a.lport, tag, n, a.from_uri, tag, a.ruri, cid, len(body.encode()), body)
             pending[cid] = time.time()
             s.sendto(req.encode(), dst)
             next_send += interval
@@ -78,6 +93,14 @@ def main():
         rx = time.time()
         txt = data.decode('utf-8', 'replace')
         first, _, rest = txt.partition('\r\n')
+        if first.startswith('NOTIFY '):
+            # a well-behaved watcher: 200 to every NOTIFY (RFC 6665 §4.1.3)
+            keep = [l for l in rest.split('\r\n\r\n', 1)[0].split('\r\n')
+                    if l.split(':', 1)[0].strip().lower() in ('via', 'v', 'from', 'f', 'to', 't',
+                                                                'call-id', 'i', 'cseq')]
+            s.sendto(('SIP/2.0 200 OK\r\n' + '\r\n'.join(keep) +
+                      '\r\nContent-Length: 0\r\n\r\n').encode(), _src)
+            continue
         if not first.startswith('SIP/2.0 '):
             continue
         code = int(first.split()[1])
