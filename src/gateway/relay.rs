@@ -2,20 +2,23 @@
 //! checks before a MESSAGE is accepted, the choice of next hop (static
 //! route, local domain, DNS plan, default route), the outbound leg with
 //! failover across DNS candidates, and the answer upstream when it ends.
+//! Legs over TLS name the server certificate they expect (RFC 5922 §4) and
+//! leave as `Output::SendSipTls`.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use crate::gateway::policy::Refusal;
+use crate::gateway::policy::{PeerIdentity, Refusal};
 use crate::gateway::{
     Gateway, GatewayEvent, LOOP_HEADER, Origin, Output, Pending, Relay, Resolving, ServerHandle,
 };
 use crate::route::{Binding, NextHop, Plan, Resolution, RouteError, Service, SipTransport, Target};
 use crate::sip::transaction::{ClientHandle, ClientKey};
-use crate::sip::{Method, Request, Response, StatusCode, Transport};
+use crate::sip::{Method, Request, Response, StatusCode, Transmit, Transport};
 use crate::translate::sip::{LegIds, LocalContact, cpim_to_request, request_to_cpim};
 use crate::translate::status::{cpim_response, cpim_timeout};
 
@@ -60,6 +63,7 @@ impl Gateway {
         &mut self,
         now: Instant,
         remote: SocketAddr,
+        identity: Option<&PeerIdentity>,
         handle: ServerHandle,
         req: Request,
     ) {
@@ -112,7 +116,7 @@ impl Gateway {
         };
         let checked = self
             .policy
-            .check_source(remote.ip(), msg.source.domain())
+            .check_source_identified(remote.ip(), identity, msg.source.domain())
             .map(|_| ())
             .and_then(|()| self.policy.check_destination(msg.destination.domain()))
             .and_then(|()| self.policy.check_domain(now, msg.source.domain()))
@@ -168,10 +172,10 @@ impl Gateway {
         let dest_domain = relay.msg.destination.domain().to_string();
 
         // 1. Static routes.
-        if let Some(route) = self.config.router.lookup(&dest_domain) {
+        if let Some((route, tls_name)) = self.config.router.lookup_with_tls_name(&dest_domain) {
             let hop = route.next_hop;
             self.stats.routed_static += 1;
-            return self.start_leg(now, relay, hop, None);
+            return self.start_leg(now, relay, hop, tls_name, None);
         }
         // 1b. XMPP domains reached through the component link.
         if self.is_xmpp_domain(&dest_domain) {
@@ -201,7 +205,8 @@ impl Gateway {
         match self.config.default_route {
             Some(hop) => {
                 self.stats.routed_default += 1;
-                self.start_leg(now, relay, hop, None);
+                let tls_name = self.config.router.default_tls_name();
+                self.start_leg(now, relay, hop, tls_name, None);
             }
             None if matches!(relay.origin, Origin::Xmpp { .. }) => {
                 self.stats.refused_no_route += 1;
@@ -297,18 +302,23 @@ impl Gateway {
     /// Starts a leg to the plan's next usable candidate, or answers with
     /// the plan's exhaustion error.
     fn try_next_candidate(&mut self, now: Instant, relay: Relay, mut plan: Plan) {
+        let sip_domain: Arc<str> = Arc::from(plan.domain().trim_end_matches('.'));
         while let Some(c) = plan.next_candidate() {
-            let transport = match c.transport {
-                Some(SipTransport::Udp) => Transport::Udp,
-                Some(SipTransport::Tcp) => Transport::Tcp,
-                // TLS is not available yet; XMPP candidates never reach here.
-                Some(SipTransport::Tls) | None => continue,
+            let (transport, tls_name) = match c.transport {
+                Some(SipTransport::Udp) => (Transport::Udp, None),
+                Some(SipTransport::Tcp) => (Transport::Tcp, None),
+                // RFC 5922 §4: the certificate must match the SIP domain the
+                // lookup started from, not the SRV target (DNS is not
+                // trusted to say who the server is).
+                Some(SipTransport::Tls) => (Transport::Tls, Some(sip_domain.clone())),
+                // XMPP candidates never reach here.
+                None => continue,
             };
             let hop = NextHop {
                 addr: c.addr,
                 transport,
             };
-            return self.start_leg(now, relay, hop, Some(plan));
+            return self.start_leg(now, relay, hop, tls_name, Some(plan));
         }
         let e = plan.exhausted();
         self.route_failed(now, relay, &e);
@@ -327,8 +337,16 @@ impl Gateway {
         self.refuse_relay(now, relay, status, &e.to_string(), hdrs);
     }
 
-    /// Starts the outbound leg of `relay` towards `hop`.
-    fn start_leg(&mut self, now: Instant, relay: Relay, hop: NextHop, plan: Option<Plan>) {
+    /// Starts the outbound leg of `relay` towards `hop` (over TLS, verified
+    /// against `tls_name`, when `hop.transport` is TLS).
+    fn start_leg(
+        &mut self,
+        now: Instant,
+        relay: Relay,
+        hop: NextHop,
+        tls_name: Option<Arc<str>>,
+        plan: Option<Plan>,
+    ) {
         let ids = LegIds {
             branch: format!("z9hG4bK{}", self.random_hex(10)),
             from_tag: self.random_hex(8),
@@ -360,11 +378,15 @@ impl Gateway {
         {
             Ok(client) => {
                 self.stats.messages_relayed += 1;
+                if hop.transport == Transport::Tls {
+                    self.name_tls_transmit(hop, tls_name.clone());
+                }
                 self.pending.insert(
                     client,
                     Pending {
                         relay,
                         next_hop: hop,
+                        tls_name,
                         plan,
                         started: now,
                     },
@@ -383,6 +405,31 @@ impl Gateway {
         }
     }
 
+    /// Moves the transmits queued so far to the outputs, the last one (the
+    /// request `start_client` just queued: TLS is reliable, so it is the
+    /// only transmit of that transaction, RFC 3261 §17.1.2.2) as
+    /// [`Output::SendSipTls`] with the server name to verify. Without a
+    /// name the IP literal is verified (RFC 5922 §7.1 leaves IP identities
+    /// to the subjectAltName iPAddress).
+    fn name_tls_transmit(&mut self, hop: NextHop, tls_name: Option<Arc<str>>) {
+        let mut queued: Vec<Transmit> = std::iter::from_fn(|| self.txn.poll_transmit()).collect();
+        let last = queued.pop();
+        for t in queued {
+            self.out.push_back(Output::SendSip(t));
+        }
+        if let Some(t) = last {
+            if t.dst == hop.addr && t.transport == Transport::Tls {
+                let server_name = tls_name.unwrap_or_else(|| Arc::from(hop.addr.ip().to_string()));
+                self.out.push_back(Output::SendSipTls {
+                    transmit: t,
+                    server_name,
+                });
+            } else {
+                self.out.push_back(Output::SendSip(t));
+            }
+        }
+    }
+
     /// Answers the inbound leg of a finished outbound leg, or fails over to
     /// the next DNS candidate (RFC 3263 §4.3: connect failure, 503 or
     /// transaction timeout).
@@ -392,6 +439,7 @@ impl Gateway {
         };
         self.record_sip_outbound(now, &p, outcome);
         let carried = self.final_headers.remove(&client).unwrap_or_default();
+        let tls_refused = self.tls_failures.remove(&client);
         let retryable = match outcome {
             Outcome::Status(s) => s == StatusCode::SERVICE_UNAVAILABLE,
             Outcome::Timeout | Outcome::TransportError => true,
@@ -408,6 +456,17 @@ impl Gateway {
                 self.stats.messages_timeout += 1;
                 let w = self.warning("next hop did not answer (timer F)");
                 (cpim_timeout(trans_id), None, vec![("Warning".into(), w)])
+            }
+            Outcome::TransportError if tls_refused.is_some() => {
+                self.stats.messages_transport_error += 1;
+                self.stats.messages_failure += 1;
+                let why = tls_refused.unwrap_or_default();
+                tracing::info!(next_hop = %p.next_hop.addr, reason = %why, "relay failed: tls handshake refused");
+                // No Retry-After: a certificate that did not verify will not
+                // verify in five seconds either.
+                let hdrs = vec![("Warning".into(), self.warning(&why))];
+                self.answer(now, &p.relay, StatusCode::SERVICE_UNAVAILABLE, hdrs, None);
+                return;
             }
             Outcome::TransportError => {
                 self.stats.messages_transport_error += 1;
