@@ -428,28 +428,37 @@ impl Driver {
     /// the handshake has verified the server; a refused handshake drops them.
     fn send_tls(&mut self, t: Transmit, server_name: Arc<str>) {
         let key = (t.dst, server_name);
-        let writer = match self.tls_out.get(&key) {
-            Some(w) if !w.is_closed() => w.clone(),
-            _ => {
-                let (tx, rx) = mpsc::channel(crate::io::tcp::WRITE_QUEUE);
-                crate::io::tls::connect(
-                    self.tls.clone(),
-                    t.dst,
-                    key.1.clone(),
-                    rx,
-                    self.events_tx.clone(),
-                    self.limits,
-                );
-                self.tls_out.insert(key.clone(), tx.clone());
-                tx
-            }
+        let payload = match self.tls_out.get(&key) {
+            Some(w) => match w.try_send(t.payload) {
+                Ok(()) => return,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    tracing::warn!(dst = %t.dst, "tls write queue full");
+                    self.gateway
+                        .handle_transport_error(clock::now(), t.dst, Transport::Tls);
+                    return;
+                }
+                // That connection has just ended (or its handshake was
+                // refused): this request gets a connection of its own.
+                Err(mpsc::error::TrySendError::Closed(p)) => p,
+            },
+            None => t.payload,
         };
-        if writer.try_send(t.payload).is_err() {
-            tracing::warn!(dst = %t.dst, "tls write queue full or closed");
-            self.tls_out.remove(&key);
-            self.gateway
-                .handle_transport_error(clock::now(), t.dst, Transport::Tls);
+        // Queue before the connection task exists, so a handshake that
+        // fails at once is reported as such (TlsFailed), never as a closed
+        // queue.
+        let (tx, rx) = mpsc::channel(crate::io::tcp::WRITE_QUEUE);
+        if tx.try_send(payload).is_err() {
+            return;
         }
+        crate::io::tls::connect(
+            self.tls.clone(),
+            t.dst,
+            key.1.clone(),
+            rx,
+            self.events_tx.clone(),
+            self.limits,
+        );
+        self.tls_out.insert(key, tx);
     }
 
     /// Runs a lookup in its own task; the answer comes back as an event.
