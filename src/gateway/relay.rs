@@ -577,3 +577,204 @@ impl Gateway {
             .unwrap_or(5060)
     }
 }
+
+#[cfg(test)]
+mod tls_tests {
+    //! Sans-IO checks of the TLS legs: the name a leg asks the driver to
+    //! verify, a refused handshake answered 503 with its reason, and the
+    //! mutual-TLS identity deciding the source domain.
+    #![allow(clippy::disallowed_methods, clippy::unwrap_used)]
+
+    use std::net::SocketAddr;
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use bytes::Bytes;
+
+    use crate::gateway::policy::{IpNet, Peer, PeerIdentity, PolicyConfig, UnknownPeer};
+    use crate::gateway::{Gateway, GatewayConfig, Output};
+    use crate::route::{
+        CacheConfig, DomainPattern, NextHop, ResolutionConfig, Router, StaticRoute,
+    };
+    use crate::sip::transaction::TransactionConfig;
+    use crate::sip::{Limits, Message, StatusCode, Transmit, Transport};
+
+    const PEER: &str = "127.0.0.1:5061";
+    const UAC: &str = "127.0.0.1:5081";
+
+    fn config() -> GatewayConfig {
+        let pat = |s: &str| DomainPattern::parse(s).unwrap();
+        GatewayConfig {
+            presence: crate::gateway::PresenceConfig::default(),
+            local_domains: Vec::new(),
+            router: Router::with_tls_names(
+                vec![StaticRoute {
+                    domain: pat("peer.test"),
+                    next_hop: NextHop {
+                        addr: PEER.parse().unwrap(),
+                        transport: Transport::Tls,
+                    },
+                }],
+                vec![Some(Arc::from("peer.test"))],
+                None,
+            ),
+            policy: PolicyConfig {
+                peers: vec![
+                    Peer {
+                        name: "loopback".into(),
+                        networks: vec![IpNet::parse("127.0.0.0/8").unwrap()],
+                        domains: vec![pat("sip.test")],
+                        tls_names: Vec::new(),
+                    },
+                    Peer {
+                        name: "example".into(),
+                        networks: Vec::new(),
+                        domains: vec![pat("example.test")],
+                        tls_names: vec![pat("example.test")],
+                    },
+                ],
+                unknown_peer: UnknownPeer::Reject,
+                deny_destinations: Vec::new(),
+                domain_rules: Vec::new(),
+            },
+            transactions: TransactionConfig::default(),
+            limits: Limits::default(),
+            node_id: "node-tls".into(),
+            rng_seed: 3,
+            reject_invite_with: StatusCode::NOT_ACCEPTABLE_HERE,
+            max_pending_relays: 10,
+            advertise_host: "127.0.0.1".into(),
+            ports: vec![(Transport::Udp, 5060), (Transport::Tls, 5061)],
+            dns_enabled: false,
+            resolution: ResolutionConfig::default(),
+            dns_cache: CacheConfig::default(),
+            default_route: None,
+            xmpp_available: false,
+            xmpp: None,
+        }
+    }
+
+    fn message(from_domain: &str, branch: &str) -> Bytes {
+        let body = "hi";
+        Bytes::from(format!(
+            "MESSAGE sip:bob@peer.test SIP/2.0\r\nVia: SIP/2.0/UDP {UAC};branch={branch}\r\n\
+             From: <sip:alice@{from_domain}>;tag=1\r\nTo: <sip:bob@peer.test>\r\n\
+             Call-ID: {branch}@t\r\nCSeq: 1 MESSAGE\r\nMax-Forwards: 70\r\n\
+             Content-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ))
+    }
+
+    /// Drains outputs: plain transmits and TLS transmits with their names.
+    fn drain(gw: &mut Gateway) -> (Vec<Transmit>, Vec<(Transmit, Arc<str>)>) {
+        let (mut plain, mut tls) = (Vec::new(), Vec::new());
+        while let Some(o) = gw.poll_output() {
+            match o {
+                Output::SendSip(t) => plain.push(t),
+                Output::SendSipTls {
+                    transmit,
+                    server_name,
+                } => tls.push((transmit, server_name)),
+                Output::Timeout(_) => break,
+                _ => {}
+            }
+        }
+        (plain, tls)
+    }
+
+    fn response(t: &Transmit) -> crate::sip::Response {
+        match crate::sip::parse(t.payload.clone(), Transport::Udp, &Limits::default()).unwrap() {
+            Message::Response(r) => r,
+            Message::Request(_) => panic!("not a response"),
+        }
+    }
+
+    #[test]
+    fn tls_leg_names_its_server_and_refusal_answers_503_with_the_reason() {
+        let mut gw = Gateway::new(config());
+        let now = Instant::now();
+        let uac: SocketAddr = UAC.parse().unwrap();
+        gw.handle_sip(now, uac, Transport::Udp, message("sip.test", "z9hG4bKa"));
+        let (plain, tls) = drain(&mut gw);
+        assert!(plain.is_empty(), "{plain:?}");
+        let [(t, name)] = tls.as_slice() else {
+            panic!("{tls:?}")
+        };
+        assert_eq!(&**name, "peer.test");
+        assert_eq!(t.dst, PEER.parse::<SocketAddr>().unwrap());
+        assert_eq!(t.transport, Transport::Tls);
+        assert!(String::from_utf8_lossy(&t.payload).contains("Via: SIP/2.0/TLS 127.0.0.1:5061;"));
+
+        // A refusal for another name touches nothing.
+        gw.handle_tls_failure(now, t.dst, "other.test", "x");
+        assert!(drain(&mut gw).0.is_empty());
+
+        gw.handle_tls_failure(
+            now,
+            t.dst,
+            "peer.test",
+            "invalid peer certificate: UnknownIssuer",
+        );
+        let (plain, _) = drain(&mut gw);
+        let answer = plain
+            .iter()
+            .find(|t| t.dst == uac)
+            .expect("answer upstream");
+        let r = response(answer);
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let w = r
+            .header_all("Warning")
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            w.contains("TLS handshake with peer.test") && w.contains("UnknownIssuer"),
+            "{w}"
+        );
+        assert!(r.header_all("Retry-After").next().is_none());
+    }
+
+    #[test]
+    fn mutual_tls_identity_may_assert_only_its_domains() {
+        let mut gw = Gateway::new(config());
+        let now = Instant::now();
+        // From an address no peer owns; the certificate names the peer.
+        let remote: SocketAddr = "192.0.2.7:40000".parse().unwrap();
+        let id = Some(Arc::new(PeerIdentity::new(["example.test"])));
+        gw.handle_sip_identified(
+            now,
+            remote,
+            Transport::Tls,
+            message("example.test", "z9hG4bKb"),
+            id.clone(),
+        );
+        let (_, tls) = drain(&mut gw);
+        assert_eq!(tls.len(), 1, "relayed");
+        gw.handle_sip_identified(
+            now,
+            remote,
+            Transport::Tls,
+            message("other.test", "z9hG4bKc"),
+            id,
+        );
+        let (plain, tls) = drain(&mut gw);
+        assert!(tls.is_empty());
+        let r = response(plain.first().expect("403"));
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            plain[0].transport,
+            Transport::Tls,
+            "answered on the TLS connection"
+        );
+        // Without the identity the same address is unknown.
+        gw.handle_sip(
+            now,
+            remote,
+            Transport::Tls,
+            message("example.test", "z9hG4bKd"),
+        );
+        let r = response(drain(&mut gw).0.first().expect("403"));
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert_eq!(gw.stats().refused_policy, 2);
+    }
+}
