@@ -31,6 +31,8 @@ pub(crate) struct FileConfig {
     pub(crate) admin: AdminSection,
     #[serde(default)]
     pub(crate) log: LogSection,
+    #[serde(default)]
+    pub(crate) tls: TlsSection,
 }
 
 /// `[sip]`
@@ -61,6 +63,7 @@ pub(crate) struct GatewaySection {
     pub(crate) node_id: Option<Spanned<String>>,
     pub(crate) rng_seed: Option<u64>,
     pub(crate) default_route: Option<Spanned<String>>,
+    pub(crate) default_route_tls_name: Option<Spanned<String>>,
     pub(crate) drain_timeout_s: Option<Spanned<u64>>,
 }
 
@@ -101,15 +104,35 @@ pub(crate) struct DnsSection {
 pub(crate) struct RouteEntry {
     pub(crate) domain: Spanned<String>,
     pub(crate) via: Spanned<String>,
+    pub(crate) tls_name: Option<Spanned<String>>,
 }
 
 /// `[[peer]]`
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PeerEntry {
-    pub(crate) name: String,
+    pub(crate) name: Spanned<String>,
+    #[serde(default)]
     pub(crate) addresses: Vec<Spanned<String>>,
     pub(crate) domains: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) tls_names: Vec<Spanned<String>>,
+}
+
+/// `[tls]`: certificate, key and trust for SIP over TLS. Only file paths
+/// are held here; the key material is read by `config/mod.rs` to check it
+/// and by `src/io/tls.rs` to use it, and never reaches `Debug`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TlsSection {
+    pub(crate) certificate: Option<Spanned<String>>,
+    pub(crate) private_key: Option<Spanned<String>>,
+    pub(crate) ca_file: Option<Spanned<String>>,
+    pub(crate) client_auth: Option<Spanned<String>>,
+    pub(crate) danger_accept_invalid_certs: Option<bool>,
+    pub(crate) max_connections: Option<Spanned<usize>>,
+    pub(crate) idle_timeout_s: Option<Spanned<u64>>,
+    pub(crate) handshake_timeout_ms: Option<Spanned<u64>>,
 }
 
 /// `[[domain_policy]]`

@@ -7,7 +7,7 @@
 //!
 //! | key | default |
 //! |---|---|
-//! | `sip.listen` | `["udp://127.0.0.1:5060", "tcp://127.0.0.1:5060"]` |
+//! | `sip.listen` | `["udp://127.0.0.1:5060", "tcp://127.0.0.1:5060"]` (`tls://` needs `[tls]`) |
 //! | `sip.advertise` | the first listen IP |
 //! | `sip.t1_ms` / `t2_ms` / `t4_ms` | 500 / 4000 / 5000 (RFC 3261 §17) |
 //! | `sip.max_header_bytes` / `max_headers` / `max_body_bytes` / `max_uri_len` | 8192 / 64 / 65536 / 1024 |
@@ -19,6 +19,14 @@
 //! | `gateway.state_dir` | `./state` |
 //! | `gateway.node_id` | random per start |
 //! | `gateway.default_route` | none (after DNS discovery) |
+//! | `gateway.default_route_tls_name` | none (a `sips:` default route is verified against its IP) |
+//! | `route.tls_name` | none: a `sips:`/`transport=tls` route is verified against its IP literal (IP subjectAltName) |
+//! | `peer.addresses` / `peer.tls_names` | `[]` / `[]` (at least one of them) |
+//! | `tls.certificate` / `tls.private_key` | none (required by a `tls://` listener; also offered as client certificate) |
+//! | `tls.ca_file` | none (server certificates: system roots only; required for `client_auth`) |
+//! | `tls.client_auth` | `"none"` (or `"optional"`, `"required"`: mutual TLS against `ca_file`) |
+//! | `tls.danger_accept_invalid_certs` | false (never on in production: no server verification at all) |
+//! | `tls.max_connections` / `idle_timeout_s` / `handshake_timeout_ms` | 1024 / 600 / 5000 |
 //! | `gateway.drain_timeout_s` | 10 (SIGTERM: finish in-flight work, then exit 0) |
 //! | `dns.enabled` | true |
 //! | `dns.nameservers` | `[]` = the system resolver (`/etc/resolv.conf`) |
@@ -53,6 +61,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use toml::Spanned;
@@ -74,6 +83,9 @@ pub struct Config {
     pub gateway: GatewaySettings,
     /// `[[route]]` entries.
     pub routes: Vec<StaticRoute>,
+    /// The TLS server name of each `[[route]]` (same order; `None` for
+    /// routes that are not TLS).
+    pub route_tls_names: Vec<Option<Arc<str>>>,
     /// `[[peer]]` and `[policy]`.
     pub policy: PolicyConfig,
     /// `[dns]`.
@@ -86,6 +98,73 @@ pub struct Config {
     pub admin: AdminSettings,
     /// `[log]`.
     pub log: LogSettings,
+    /// `[tls]`.
+    pub tls: TlsSettings,
+}
+
+impl Config {
+    /// The static route table, with the TLS server names of its routes.
+    pub fn router(&self) -> crate::route::Router {
+        crate::route::Router::with_tls_names(
+            self.routes.clone(),
+            self.route_tls_names.clone(),
+            self.gateway.default_route_tls_name.clone(),
+        )
+    }
+}
+
+/// Whether and how the TLS listeners ask for a client certificate (mutual
+/// TLS, RFC 3261 §26.3.2.2, RFC 5922 §7.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// No certificate is asked for.
+    None,
+    /// A certificate is asked for; a client without one is accepted
+    /// (identified by address), a client with an invalid one is refused.
+    Optional,
+    /// A client without a certificate valid under `ca_file` is refused.
+    Required,
+}
+
+/// `[tls]` settings: SIP over TLS (RFC 3261 §26.2, RFC 5630). Holds paths
+/// only; `src/io/tls.rs` reads the files when the listeners start. Nothing
+/// here is secret, and the key file's content never appears in `Debug`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsSettings {
+    /// PEM certificate chain (leaf first): presented by `tls://` listeners,
+    /// and as client certificate on outbound TLS.
+    pub certificate: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of the certificate.
+    pub private_key: Option<PathBuf>,
+    /// PEM CA bundle: added to the system roots for server certificates,
+    /// and the only roots for client certificates.
+    pub ca_file: Option<PathBuf>,
+    /// Mutual TLS on the listeners.
+    pub client_auth: ClientAuth,
+    /// Accept any server certificate on outbound TLS (wrong name,
+    /// self-signed, expired). For tests only; logged loudly at start.
+    pub danger_accept_invalid_certs: bool,
+    /// Bound on TLS connections, inbound plus outbound.
+    pub max_connections: usize,
+    /// A connection that reads nothing for this long is closed.
+    pub idle_timeout: Duration,
+    /// Bound on the TCP connect plus the TLS handshake.
+    pub handshake_timeout: Duration,
+}
+
+impl Default for TlsSettings {
+    fn default() -> Self {
+        TlsSettings {
+            certificate: None,
+            private_key: None,
+            ca_file: None,
+            client_auth: ClientAuth::None,
+            danger_accept_invalid_certs: false,
+            max_connections: 1024,
+            idle_timeout: Duration::from_secs(600),
+            handshake_timeout: Duration::from_millis(5000),
+        }
+    }
 }
 
 /// One SIP listener.
@@ -133,6 +212,8 @@ pub struct GatewaySettings {
     /// Next hop for destinations no static route, local domain or DNS
     /// lookup serves.
     pub default_route: Option<NextHop>,
+    /// The TLS server name of a `sips:` default route.
+    pub default_route_tls_name: Option<Arc<str>>,
     /// How long SIGTERM waits for accepted operations to finish before
     /// answering what is left (202 if forwarded, else 503) and exiting.
     pub drain_timeout: Duration,
@@ -347,7 +428,8 @@ impl Validator<'_> {
     }
 
     fn build(&self, f: file::FileConfig) -> Result<Config, ConfigError> {
-        let sip = self.sip(&f.sip)?;
+        let tls = self.tls(&f.tls)?;
+        let sip = self.sip(&f.sip, &tls)?;
         let mut domains = Vec::new();
         for d in f.gateway.domains.iter().flatten() {
             domains.push(self.pattern(d, "gateway.domains")?);
@@ -369,6 +451,26 @@ impl Validator<'_> {
             Some(n) => Some(n.get_ref().clone()),
             None => None,
         };
+        let (default_route, default_route_tls_name) = match &f.gateway.default_route {
+            Some(v) => {
+                let (hop, name) = self.next_hop(
+                    v,
+                    f.gateway.default_route_tls_name.as_ref(),
+                    "gateway.default_route",
+                )?;
+                (Some(hop), name)
+            }
+            None => {
+                if let Some(n) = &f.gateway.default_route_tls_name {
+                    return Err(self.err(
+                        n.span(),
+                        "gateway.default_route_tls_name",
+                        "needs a sips: default_route",
+                    ));
+                }
+                (None, None)
+            }
+        };
         let gateway = GatewaySettings {
             domains,
             state_dir: PathBuf::from(
@@ -379,10 +481,8 @@ impl Validator<'_> {
             ),
             node_id,
             rng_seed: f.gateway.rng_seed,
-            default_route: match &f.gateway.default_route {
-                Some(v) => Some(self.next_hop(v, "gateway.default_route")?),
-                None => None,
-            },
+            default_route,
+            default_route_tls_name,
             drain_timeout: match &f.gateway.drain_timeout_s {
                 None => Duration::from_secs(10),
                 Some(d) if !(1..=600).contains(d.get_ref()) => {
@@ -402,11 +502,12 @@ impl Validator<'_> {
             None => None,
         };
         let mut routes = Vec::new();
+        let mut route_tls_names = Vec::new();
         for r in &f.routes {
-            routes.push(StaticRoute {
-                domain: self.pattern(&r.domain, "route.domain")?,
-                next_hop: self.next_hop(&r.via, "route.via")?,
-            });
+            let domain = self.pattern(&r.domain, "route.domain")?;
+            let (next_hop, name) = self.next_hop(&r.via, r.tls_name.as_ref(), "route.via")?;
+            routes.push(StaticRoute { domain, next_hop });
+            route_tls_names.push(name);
         }
         let mut peers = Vec::new();
         for p in &f.peers {
@@ -421,10 +522,22 @@ impl Validator<'_> {
             for d in &p.domains {
                 pd.push(self.pattern(d, "peer.domains")?);
             }
+            let mut tls_names = Vec::new();
+            for n in &p.tls_names {
+                tls_names.push(self.pattern(n, "peer.tls_names")?);
+            }
+            if networks.is_empty() && tls_names.is_empty() {
+                return Err(self.err(
+                    p.name.span(),
+                    "peer",
+                    "needs addresses or tls_names (how else is it recognised?)",
+                ));
+            }
             peers.push(Peer {
-                name: p.name.clone(),
+                name: p.name.get_ref().clone(),
                 networks,
                 domains: pd,
+                tls_names,
             });
         }
         let unknown_peer = match &f.policy.unknown_peer {
@@ -537,16 +650,18 @@ impl Validator<'_> {
             sip,
             gateway,
             routes,
+            route_tls_names,
             policy,
             dns,
             xmpp,
             presence,
             admin,
             log,
+            tls,
         })
     }
 
-    fn sip(&self, s: &file::SipSection) -> Result<SipSettings, ConfigError> {
+    fn sip(&self, s: &file::SipSection, tls: &TlsSettings) -> Result<SipSettings, ConfigError> {
         let mut listen = Vec::new();
         match &s.listen {
             None => {
@@ -562,7 +677,15 @@ impl Validator<'_> {
             }
             Some(list) => {
                 for l in list {
-                    listen.push(self.listen(l)?);
+                    let entry = self.listen(l)?;
+                    if entry.transport == Transport::Tls && tls.certificate.is_none() {
+                        return Err(self.err(
+                            l.span(),
+                            "sip.listen",
+                            "a tls:// listener needs [tls] certificate and private_key",
+                        ));
+                    }
+                    listen.push(entry);
                 }
             }
         }
@@ -654,14 +777,14 @@ impl Validator<'_> {
             self.err(
                 l.span(),
                 "sip.listen",
-                "expected udp://IP:port or tcp://IP:port",
+                "expected udp://IP:port, tcp://IP:port or tls://IP:port",
             )
         })?;
         let transport = Transport::parse(scheme).ok_or_else(|| {
             self.err(
                 l.span(),
                 "sip.listen",
-                format!("unsupported transport {scheme:?} (udp or tcp)"),
+                format!("unsupported transport {scheme:?} (udp, tcp or tls)"),
             )
         })?;
         let addr = rest.parse().map_err(|_| {
@@ -1013,33 +1136,203 @@ impl Validator<'_> {
         Ok(out)
     }
 
-    fn next_hop(&self, via: &Spanned<String>, key: &'static str) -> Result<NextHop, ConfigError> {
+    /// A configured next hop: an IP-literal `sip:` or `sips:` URI. A
+    /// `sips:` URI (RFC 5630 §3) or `transport=tls` goes over TLS; its
+    /// server certificate must match `tls_name` when given, else the IP
+    /// literal (an IP subjectAltName, RFC 5922 §4 names only DNS identities,
+    /// so an IP hop needs a certificate issued for the address).
+    fn next_hop(
+        &self,
+        via: &Spanned<String>,
+        tls_name: Option<&Spanned<String>>,
+        key: &'static str,
+    ) -> Result<(NextHop, Option<Arc<str>>), ConfigError> {
         let uri = SipUri::parse(via.get_ref(), &Limits::default())
             .map_err(|e| self.err(via.span(), key, format!("not a SIP URI: {e}")))?;
-        if uri.scheme() != "sip" {
-            return Err(self.err(
-                via.span(),
-                key,
-                "only sip: next hops are supported (sips needs TLS)",
-            ));
-        }
+        let secure = match uri.scheme() {
+            "sip" => false,
+            "sips" => true,
+            _ => {
+                return Err(self.err(via.span(), key, "only sip: and sips: next hops"));
+            }
+        };
         let host = uri.host().trim_start_matches('[').trim_end_matches(']');
         let ip: std::net::IpAddr = host.parse().map_err(|_| {
             self.err(
                 via.span(),
                 key,
-                "the host must be an IP address (names are resolved only for destinations, not for configured next hops)",
+                "the host must be an IP address (names are resolved only for destinations, not for configured next hops; for TLS put the certificate name in tls_name)",
             )
         })?;
-        let transport = match uri.param("transport") {
-            None => Transport::Udp,
-            Some(_) => uri
+        let transport = match (secure, uri.param("transport")) {
+            (false, None) => Transport::Udp,
+            // RFC 5630 §3.3: sips: means TLS over TCP; transport=tcp is the
+            // only other value that fits.
+            (true, None) => Transport::Tls,
+            (true, Some(_)) => match uri.transport() {
+                Some(Transport::Tcp | Transport::Tls) => Transport::Tls,
+                _ => {
+                    return Err(self.err(
+                        via.span(),
+                        key,
+                        "a sips: next hop runs over TLS (transport=tcp or tls, or none)",
+                    ));
+                }
+            },
+            (false, Some(_)) => uri
                 .transport()
-                .ok_or_else(|| self.err(via.span(), key, "transport must be udp or tcp"))?,
+                .ok_or_else(|| self.err(via.span(), key, "transport must be udp, tcp or tls"))?,
         };
-        Ok(NextHop {
-            addr: SocketAddr::new(ip, uri.port().unwrap_or(5060)),
-            transport,
+        let port = uri.port().unwrap_or(match transport {
+            Transport::Tls => 5061,
+            Transport::Udp | Transport::Tcp => 5060,
+        });
+        let name: Option<Arc<str>> = match (transport, tls_name) {
+            (Transport::Tls, Some(n)) => {
+                let v = n.get_ref().trim().trim_end_matches('.');
+                if rustls_pki_types::ServerName::try_from(v).is_err() {
+                    return Err(self.err(n.span(), "tls_name", "not a DNS name or IP address"));
+                }
+                Some(Arc::from(v.to_ascii_lowercase()))
+            }
+            (Transport::Tls, None) => Some(Arc::from(ip.to_string())),
+            (Transport::Udp | Transport::Tcp, Some(n)) => {
+                return Err(self.err(
+                    n.span(),
+                    "tls_name",
+                    "only for sips: or transport=tls next hops",
+                ));
+            }
+            (Transport::Udp | Transport::Tcp, None) => None,
+        };
+        Ok((
+            NextHop {
+                addr: SocketAddr::new(ip, port),
+                transport,
+            },
+            name,
+        ))
+    }
+
+    fn tls(&self, t: &file::TlsSection) -> Result<TlsSettings, ConfigError> {
+        let d = TlsSettings::default();
+        let path = |v: &Spanned<String>, key: &'static str| -> Result<PathBuf, ConfigError> {
+            if v.get_ref().trim().is_empty() {
+                return Err(self.err(v.span(), key, "empty path"));
+            }
+            Ok(PathBuf::from(v.get_ref()))
+        };
+        let certificate = match &t.certificate {
+            Some(c) => {
+                let p = path(c, "tls.certificate")?;
+                let n = crate::io::tls::load_certificates(&p)
+                    .map_err(|e| self.err(c.span(), "tls.certificate", e.to_string()))?
+                    .len();
+                tracing::trace!(certificates = n, "tls.certificate read");
+                Some(p)
+            }
+            None => None,
+        };
+        let private_key = match &t.private_key {
+            Some(k) => {
+                let p = path(k, "tls.private_key")?;
+                // Read to check it; the key itself is dropped at once.
+                crate::io::tls::load_private_key(&p)
+                    .map_err(|e| self.err(k.span(), "tls.private_key", e.to_string()))?;
+                Some(p)
+            }
+            None => None,
+        };
+        match (&t.certificate, &t.private_key) {
+            (Some(c), None) => {
+                return Err(self.err(c.span(), "tls.private_key", "certificate needs private_key"));
+            }
+            (None, Some(k)) => {
+                return Err(self.err(k.span(), "tls.certificate", "private_key needs certificate"));
+            }
+            _ => {}
+        }
+        let ca_file = match &t.ca_file {
+            Some(c) => {
+                let p = path(c, "tls.ca_file")?;
+                crate::io::tls::load_certificates(&p)
+                    .map_err(|e| self.err(c.span(), "tls.ca_file", e.to_string()))?;
+                Some(p)
+            }
+            None => None,
+        };
+        let client_auth = match &t.client_auth {
+            None => ClientAuth::None,
+            Some(a) => {
+                let mode = match a.get_ref().as_str() {
+                    "none" => ClientAuth::None,
+                    "optional" => ClientAuth::Optional,
+                    "required" => ClientAuth::Required,
+                    _ => {
+                        return Err(self.err(
+                            a.span(),
+                            "tls.client_auth",
+                            "expected \"none\", \"optional\" or \"required\"",
+                        ));
+                    }
+                };
+                if mode != ClientAuth::None && ca_file.is_none() {
+                    return Err(self.err(
+                        a.span(),
+                        "tls.client_auth",
+                        "mutual TLS needs tls.ca_file (the CA client certificates are verified against)",
+                    ));
+                }
+                if mode != ClientAuth::None && certificate.is_none() {
+                    return Err(self.err(
+                        a.span(),
+                        "tls.client_auth",
+                        "mutual TLS needs a tls:// listener's certificate and private_key",
+                    ));
+                }
+                mode
+            }
+        };
+        let ranged =
+            |v: &Option<Spanned<u64>>, key: &'static str, lo: u64, hi: u64, def: u64| match v {
+                None => Ok(def),
+                Some(x) if !(lo..=hi).contains(x.get_ref()) => {
+                    Err(self.err(x.span(), key, format!("must be between {lo} and {hi}")))
+                }
+                Some(x) => Ok(*x.get_ref()),
+            };
+        let max_connections = match &t.max_connections {
+            None => d.max_connections,
+            Some(m) if !(1..=1_000_000).contains(m.get_ref()) => {
+                return Err(self.err(
+                    m.span(),
+                    "tls.max_connections",
+                    "must be between 1 and 1000000",
+                ));
+            }
+            Some(m) => *m.get_ref(),
+        };
+        Ok(TlsSettings {
+            certificate,
+            private_key,
+            ca_file,
+            client_auth,
+            danger_accept_invalid_certs: t.danger_accept_invalid_certs.unwrap_or(false),
+            max_connections,
+            idle_timeout: Duration::from_secs(ranged(
+                &t.idle_timeout_s,
+                "tls.idle_timeout_s",
+                1,
+                86_400,
+                d.idle_timeout.as_secs(),
+            )?),
+            handshake_timeout: Duration::from_millis(ranged(
+                &t.handshake_timeout_ms,
+                "tls.handshake_timeout_ms",
+                100,
+                60_000,
+                5000,
+            )?),
         })
     }
 }

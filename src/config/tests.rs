@@ -165,7 +165,7 @@ fn invalid_values_name_their_key_and_line() {
             "route.via",
         ),
         (
-            "[[route]]\ndomain = \"x.test\"\nvia = \"sips:127.0.0.1\"\n",
+            "[[route]]\ndomain = \"x.test\"\nvia = \"sips:127.0.0.1;transport=udp\"\n",
             3,
             "route.via",
         ),
@@ -393,5 +393,249 @@ fn xmpp_section_and_secret_redaction() {
         let e = err(src);
         assert_eq!(e.line(), line, "{src:?}: {e}");
         assert!(e.to_string().contains(key), "{src:?}: {e}");
+    }
+}
+
+/// A throwaway self-signed certificate and key (PEM) in a temp dir.
+fn tls_files() -> (tempfile::TempDir, String, String) {
+    use openssl::asn1::Asn1Time;
+    use openssl::hash::MessageDigest;
+    use openssl::pkey::PKey;
+    use openssl::rsa::Rsa;
+    use openssl::x509::{X509, X509NameBuilder};
+    let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+    let mut name = X509NameBuilder::new().unwrap();
+    name.append_entry_by_text("CN", "gw.test").unwrap();
+    let name = name.build();
+    let mut b = X509::builder().unwrap();
+    b.set_version(2).unwrap();
+    b.set_subject_name(&name).unwrap();
+    b.set_issuer_name(&name).unwrap();
+    b.set_pubkey(&key).unwrap();
+    b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    b.set_not_after(&Asn1Time::days_from_now(1).unwrap())
+        .unwrap();
+    b.sign(&key, MessageDigest::sha256()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("cert.pem");
+    let keyf = dir.path().join("key.pem");
+    std::fs::write(&cert, b.build().to_pem().unwrap()).unwrap();
+    std::fs::write(&keyf, key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    (dir, cert.display().to_string(), keyf.display().to_string())
+}
+
+#[test]
+fn tls_defaults_verify_and_ask_for_nothing() {
+    let c = Config::parse("", "empty.toml").unwrap();
+    assert_eq!(c.tls, TlsSettings::default());
+    assert!(
+        !c.tls.danger_accept_invalid_certs,
+        "the danger knob is off by default"
+    );
+    assert_eq!(c.tls.client_auth, ClientAuth::None);
+    assert_eq!(c.tls.max_connections, 1024);
+    assert_eq!(c.tls.idle_timeout, Duration::from_secs(600));
+    assert_eq!(c.tls.handshake_timeout, Duration::from_millis(5000));
+    assert!(c.tls.certificate.is_none() && c.tls.ca_file.is_none());
+}
+
+#[test]
+fn tls_listener_routes_and_peers_are_read() {
+    let (_dir, cert, key) = tls_files();
+    let src = format!(
+        r#"
+[sip]
+listen = ["udp://127.0.0.1:5060", "tls://127.0.0.1:5061"]
+
+[gateway]
+default_route = "sips:127.0.0.1:5071"
+default_route_tls_name = "default.test"
+
+[tls]
+certificate = "{cert}"
+private_key = "{key}"
+ca_file = "{cert}"
+client_auth = "required"
+danger_accept_invalid_certs = true
+max_connections = 7
+idle_timeout_s = 30
+handshake_timeout_ms = 250
+
+[[route]]
+domain = "peer.test"
+via = "sips:127.0.0.1:5062"
+tls_name = "Peer.Test."
+
+[[route]]
+domain = "ip.test"
+via = "sips:[::1]"
+
+[[route]]
+domain = "param.test"
+via = "sip:127.0.0.1:5063;transport=tls"
+
+[[route]]
+domain = "udp.test"
+via = "sip:127.0.0.1:5064"
+
+[[peer]]
+name = "example"
+tls_names = ["example.test"]
+domains = ["example.test"]
+"#
+    );
+    let c = Config::parse(&src, "tls.toml").unwrap();
+    assert_eq!(
+        c.sip.listen[1],
+        Listen {
+            transport: Transport::Tls,
+            addr: "127.0.0.1:5061".parse().unwrap()
+        }
+    );
+    assert_eq!(c.tls.client_auth, ClientAuth::Required);
+    assert!(c.tls.danger_accept_invalid_certs);
+    assert_eq!(c.tls.max_connections, 7);
+    assert_eq!(c.tls.idle_timeout, Duration::from_secs(30));
+    assert_eq!(c.tls.handshake_timeout, Duration::from_millis(250));
+    let hops: Vec<_> = c.routes.iter().map(|r| r.next_hop).collect();
+    assert_eq!(
+        hops,
+        vec![
+            NextHop {
+                addr: "127.0.0.1:5062".parse().unwrap(),
+                transport: Transport::Tls
+            },
+            NextHop {
+                addr: "[::1]:5061".parse().unwrap(),
+                transport: Transport::Tls
+            },
+            NextHop {
+                addr: "127.0.0.1:5063".parse().unwrap(),
+                transport: Transport::Tls
+            },
+            NextHop {
+                addr: "127.0.0.1:5064".parse().unwrap(),
+                transport: Transport::Udp
+            },
+        ]
+    );
+    let names: Vec<Option<&str>> = c.route_tls_names.iter().map(|n| n.as_deref()).collect();
+    // tls_name wins; an IP-literal hop without one is verified against its IP.
+    assert_eq!(
+        names,
+        vec![Some("peer.test"), Some("::1"), Some("127.0.0.1"), None]
+    );
+    let router = c.router();
+    assert_eq!(
+        router
+            .lookup_with_tls_name("peer.test")
+            .unwrap()
+            .1
+            .as_deref(),
+        Some("peer.test")
+    );
+    assert_eq!(router.default_tls_name().as_deref(), Some("default.test"));
+    assert_eq!(c.gateway.default_route.unwrap().transport, Transport::Tls);
+    let peer = &c.policy.peers[0];
+    assert!(peer.networks.is_empty());
+    assert_eq!(peer.tls_names.len(), 1);
+    // Debug shows paths, never key material.
+    let dbg = format!("{c:?}");
+    assert!(!dbg.contains("PRIVATE KEY"), "{dbg}");
+}
+
+#[test]
+fn tls_errors_name_their_key_and_line() {
+    let (_dir, cert, key) = tls_files();
+    let cases: Vec<(String, usize, &str)> = vec![
+        (
+            "[sip]\nlisten = [\"tls://127.0.0.1:5061\"]\n".into(),
+            2,
+            "tls:// listener needs [tls] certificate",
+        ),
+        (
+            format!("[tls]\ncertificate = \"{cert}\"\nprivate_key = \"{key}\"\nclient_auth = \"required\"\n"),
+            4,
+            "tls.ca_file",
+        ),
+        (
+            format!("[tls]\ncertificate = \"{cert}\"\nprivate_key = \"{key}\"\nca_file = \"{cert}\"\nclient_auth = \"sometimes\"\n"),
+            5,
+            "tls.client_auth",
+        ),
+        (
+            format!("[tls]\n\ncertificate = \"{cert}\"\n"),
+            3,
+            "tls.private_key",
+        ),
+        (
+            "[tls]\ncertificate = \"/nonexistent/cert.pem\"\nprivate_key = \"/nonexistent/key.pem\"\n".into(),
+            2,
+            "tls.certificate",
+        ),
+        (
+            format!("[tls]\ncertificate = \"{cert}\"\nprivate_key = \"{cert}\"\n"),
+            3,
+            "tls.private_key",
+        ),
+        (
+            format!("[tls]\nca_file = \"{key}\"\n"),
+            2,
+            "tls.ca_file",
+        ),
+        ("[tls]\nmax_connections = 0\n".into(), 2, "tls.max_connections"),
+        ("[tls]\nidle_timeout_s = 0\n".into(), 2, "tls.idle_timeout_s"),
+        (
+            "[tls]\nhandshake_timeout_ms = 99999999\n".into(),
+            2,
+            "tls.handshake_timeout_ms",
+        ),
+        (
+            "[tls]\ndanger_accept_invalid_certs = \"yes\"\n".into(),
+            2,
+            "bool",
+        ),
+        (
+            "[tls]\naccept_invalid_certs = true\n".into(),
+            2,
+            "accept_invalid_certs",
+        ),
+        (
+            "[[route]]\ndomain = \"x.test\"\nvia = \"sip:127.0.0.1\"\ntls_name = \"x.test\"\n".into(),
+            4,
+            "tls_name",
+        ),
+        (
+            "[[route]]\ndomain = \"x.test\"\nvia = \"sips:127.0.0.1\"\ntls_name = \"not a name\"\n".into(),
+            4,
+            "tls_name",
+        ),
+        (
+            "[[route]]\ndomain = \"x.test\"\nvia = \"sips:peer.test\"\n".into(),
+            3,
+            "route.via",
+        ),
+        (
+            "[gateway]\ndefault_route_tls_name = \"x.test\"\n".into(),
+            2,
+            "gateway.default_route_tls_name",
+        ),
+        (
+            "[[peer]]\nname = \"nobody\"\ndomains = [\"a.test\"]\n".into(),
+            2,
+            "peer",
+        ),
+        (
+            "[[peer]]\nname = \"p\"\ntls_names = [\"a b\"]\ndomains = []\n".into(),
+            3,
+            "peer.tls_names",
+        ),
+    ];
+    for (src, line, key) in &cases {
+        let e = err(src);
+        assert_eq!(e.line(), *line, "{src:?}: {e}");
+        assert!(e.to_string().contains(key), "{src:?}: {e}");
+        assert!(!e.to_string().contains("BEGIN"), "no PEM in errors: {e}");
     }
 }

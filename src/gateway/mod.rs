@@ -19,6 +19,18 @@
 //! status and the table in `mappings/sip-status.toml`; a Timer F timeout
 //! becomes 408. The sender always learns the outcome.
 //!
+//! # SIP over TLS (RFC 3261 §26.2, RFC 5630, RFC 5922)
+//!
+//! The core never touches certificates. A leg over TLS leaves as
+//! [`Output::SendSipTls`], naming the server the certificate must match (the
+//! route's `tls_name`, its IP literal, or for DNS results the SIP domain,
+//! RFC 5922 §4). A refused handshake comes back as
+//! [`Gateway::handle_tls_failure`] and fails the leg (failing over to the
+//! next DNS candidate if any; otherwise 503 with a Warning naming the
+//! reason). A request that arrives over mutual TLS carries the client
+//! certificate's verified names ([`PeerIdentity`]) into policy, through
+//! [`Gateway::handle_sip_identified`].
+//!
 //! Routing order: a static `[[route]]`, then the local domains, then DNS
 //! discovery (RFC 3861 `_im`/`_pres` SRV for `im:`/`pres:`, RFC 3263 for
 //! `sip:`; lookups are [`Output::Resolve`] requests the driver answers with
@@ -38,6 +50,7 @@ mod xmpp_link;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -55,7 +68,7 @@ use crate::sip::transaction::{
 use crate::sip::{Limits, Message, Method, Request, StatusCode, Transmit, Transport};
 use crate::translate::status::StatusTable;
 
-pub use policy::{Policy, PolicyConfig};
+pub use policy::{PeerIdentity, Policy, PolicyConfig};
 pub use presence::PresenceConfig;
 pub use stats::{
     Binding, Direction, GatewayStats, LinkState, NativeCode, Operation, OperationKind, Outcome,
@@ -155,8 +168,22 @@ pub enum Input {
 /// What the driver must do next.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Output {
-    /// Send SIP bytes.
+    /// Send SIP bytes. A TLS transmit here (a response, or a request on an
+    /// existing connection) goes on a connection to `dst` that already
+    /// exists.
     SendSip(Transmit),
+    /// Send a request over TLS to `transmit.dst`, on the connection already
+    /// open to that address *for `server_name`*, or on a new one whose server
+    /// certificate must be valid for `server_name` (a DNS name, or an IP
+    /// address as text for an IP subjectAltName; RFC 5922 §7.1). A refused
+    /// handshake is reported with [`Gateway::handle_tls_failure`]; the
+    /// bytes must then never be sent.
+    SendSipTls {
+        /// What to send, and where.
+        transmit: Transmit,
+        /// The name the server certificate is verified against (and SNI).
+        server_name: Arc<str>,
+    },
     /// Look up a DNS name; answer with [`Gateway::handle_resolved`]. Every
     /// query must be answered (with [`Answer::Timeout`] at the latest).
     Resolve(Query),
@@ -257,6 +284,8 @@ enum Origin {
 struct Pending {
     relay: Relay,
     next_hop: NextHop,
+    /// The server name a TLS next hop is verified against.
+    tls_name: Option<Arc<str>>,
     /// Remaining DNS candidates for failover (None for static routes).
     plan: Option<Plan>,
     /// When this leg's request was first sent.
@@ -281,6 +310,9 @@ pub struct Gateway {
     pending: HashMap<ClientHandle, Pending>,
     /// Headers of a downstream final response, kept until its event is handled.
     final_headers: HashMap<ClientHandle, Vec<(String, String)>>,
+    /// Why a leg's TLS handshake was refused, kept until its transport
+    /// error is handled (it becomes the Warning of the answer).
+    tls_failures: HashMap<ClientHandle, String>,
     resolving: HashMap<u64, Resolving>,
     next_resolution: u64,
     dns_cache: DnsCache,
@@ -308,6 +340,7 @@ impl Gateway {
             rng: StdRng::seed_from_u64(config.rng_seed),
             pending: HashMap::new(),
             final_headers: HashMap::new(),
+            tls_failures: HashMap::new(),
             resolving: HashMap::new(),
             next_resolution: 1,
             dns_cache: DnsCache::new(config.dns_cache.clone()),
@@ -350,11 +383,32 @@ impl Gateway {
         transport: Transport,
         bytes: Bytes,
     ) {
+        self.handle_sip_identified(now, remote, transport, bytes, None);
+    }
+
+    /// One SIP message arrived on a connection whose peer proved an
+    /// identity (a client certificate verified by mutual TLS, RFC 5922
+    /// §7.2). Policy then knows the peer by that identity, not only by
+    /// its address.
+    pub fn handle_sip_identified(
+        &mut self,
+        now: Instant,
+        remote: SocketAddr,
+        transport: Transport,
+        bytes: Bytes,
+        identity: Option<Arc<PeerIdentity>>,
+    ) {
         let now = self.clamp(now);
-        match crate::sip::parse(bytes.clone(), transport, &self.config.limits) {
+        // TLS is framed like TCP (RFC 3261 §18.3: Content-Length required).
+        let framing = if transport.is_reliable() {
+            Transport::Tcp
+        } else {
+            Transport::Udp
+        };
+        match crate::sip::parse(bytes.clone(), framing, &self.config.limits) {
             Ok(Message::Request(req)) => {
                 self.stats.sip_requests_received += 1;
-                self.on_request(now, remote, transport, req);
+                self.on_request(now, remote, transport, req, identity);
             }
             Ok(Message::Response(resp)) => {
                 self.stats.sip_responses_received += 1;
@@ -380,6 +434,39 @@ impl Gateway {
             })
             .collect();
         for h in affected {
+            self.txn.handle_transport_error(now, h);
+        }
+        self.pump(now);
+    }
+
+    /// The TLS handshake towards `dst` for `server_name` was refused (the
+    /// certificate did not verify: wrong name, unknown issuer, expired…).
+    /// Every leg waiting on that connection fails as a transport error
+    /// (RFC 3261 §17.1.4, failover per RFC 3263 §4.3) and, when no candidate
+    /// is left, the sender gets 503 with a Warning carrying `reason`.
+    pub fn handle_tls_failure(
+        &mut self,
+        now: Instant,
+        dst: SocketAddr,
+        server_name: &str,
+        reason: &str,
+    ) {
+        let now = self.clamp(now);
+        let affected: Vec<ClientHandle> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| {
+                p.next_hop.addr == dst
+                    && p.next_hop.transport == Transport::Tls
+                    && p.tls_name.as_deref() == Some(server_name)
+            })
+            .map(|(h, _)| *h)
+            .collect();
+        for h in affected {
+            self.tls_failures.insert(
+                h,
+                format!("TLS handshake with {server_name} ({dst}) refused: {reason}"),
+            );
             self.txn.handle_transport_error(now, h);
         }
         self.pump(now);
@@ -508,19 +595,33 @@ impl Gateway {
         }
     }
 
-    fn on_request(&mut self, now: Instant, remote: SocketAddr, transport: Transport, req: Request) {
+    fn on_request(
+        &mut self,
+        now: Instant,
+        remote: SocketAddr,
+        transport: Transport,
+        req: Request,
+        identity: Option<Arc<PeerIdentity>>,
+    ) {
         let key = server_key(&req);
         match self
             .txn
             .handle_request(now, key, req.method(), transport, remote)
         {
-            ServerVerdict::New(handle) => self.dispatch(now, remote, handle, req),
+            ServerVerdict::New(handle) => self.dispatch(now, remote, identity, handle, req),
             ServerVerdict::Retransmission => self.stats.sip_retransmissions_absorbed += 1,
             ServerVerdict::AckAbsorbed | ServerVerdict::StrayAck => {}
         }
     }
 
-    fn dispatch(&mut self, now: Instant, remote: SocketAddr, handle: ServerHandle, req: Request) {
+    fn dispatch(
+        &mut self,
+        now: Instant,
+        remote: SocketAddr,
+        identity: Option<Arc<PeerIdentity>>,
+        handle: ServerHandle,
+        req: Request,
+    ) {
         match req.method() {
             Method::Message if self.draining => {
                 self.stats.refused_draining += 1;
@@ -533,7 +634,7 @@ impl Gateway {
                 ];
                 self.respond(now, handle, &req, StatusCode::SERVICE_UNAVAILABLE, hdrs);
             }
-            Method::Message => self.relay(now, remote, handle, req),
+            Method::Message => self.relay(now, remote, identity.as_deref(), handle, req),
             Method::Subscribe => self.on_sip_subscribe(now, remote, handle, req),
             Method::Notify => self.on_sip_notify(now, remote, handle, req),
             Method::Invite => {

@@ -3,9 +3,12 @@
 //! per-domain rules (allow, deny, or allow with a rate limit) applied to the
 //! source and destination domain of every CPIM operation.
 //!
-//! A peer is identified by its network address for now (a later issue adds
-//! mutual-TLS identities). The decision is pure; the gateway counts refusals
-//! and answers them (403 on SIP).
+//! A peer is identified by its network address, or by the verified client
+//! certificate of a mutual-TLS connection: the certificate's subjectAltName
+//! DNS names (RFC 5922 §7.1, §7.2) arrive with the request as a
+//! [`PeerIdentity`], extracted by `src/io/` after the chain was verified.
+//! The decision is pure; the gateway counts refusals and answers them (403
+//! on SIP).
 
 use std::net::IpAddr;
 use std::time::Instant;
@@ -77,8 +80,8 @@ impl IpNet {
     }
 }
 
-/// A federation peer: where it connects from, and the source domains it may
-/// assert in From.
+/// A federation peer: where it connects from (or the certificate names it
+/// authenticates with), and the source domains it may assert in From.
 #[derive(Clone, Debug)]
 pub struct Peer {
     /// Operator-facing name (logs, metrics).
@@ -87,6 +90,59 @@ pub struct Peer {
     pub networks: Vec<IpNet>,
     /// Source domains the peer may speak for.
     pub domains: Vec<DomainPattern>,
+    /// Certificate names that identify the peer on a mutual-TLS connection:
+    /// a request whose verified client certificate carries a matching
+    /// subjectAltName DNS name is this peer, whatever its address.
+    pub tls_names: Vec<DomainPattern>,
+}
+
+/// Who the sender of a request proved to be: the subjectAltName DNS names
+/// of the client certificate that a mutual-TLS handshake verified against
+/// the configured CA (RFC 5922 §7.2, RFC 3261 §26.3.2.2). The IO layer
+/// builds it once per connection; every request on the connection carries
+/// it. Absent on UDP, TCP and TLS without a client certificate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerIdentity {
+    dns_names: Vec<String>,
+}
+
+impl PeerIdentity {
+    /// An identity from a verified certificate's SAN DNS names (lower-cased
+    /// here; one trailing dot ignored).
+    pub fn new<I, S>(dns_names: I) -> PeerIdentity
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        PeerIdentity {
+            dns_names: dns_names
+                .into_iter()
+                .map(|n| n.as_ref().trim_end_matches('.').to_ascii_lowercase())
+                .filter(|n| !n.is_empty())
+                .collect(),
+        }
+    }
+
+    /// The certificate's DNS names.
+    pub fn dns_names(&self) -> &[String] {
+        &self.dns_names
+    }
+
+    /// Whether any name matches one of `patterns`. A certificate name that
+    /// is itself a wildcard (`*.example.test`) only matches a pattern that
+    /// covers it as text (`*` or the identical pattern), never a concrete
+    /// name.
+    fn matches_any(&self, patterns: &[DomainPattern]) -> bool {
+        self.dns_names.iter().any(|n| {
+            patterns.iter().any(|p| {
+                if n.starts_with("*.") {
+                    p.to_string().eq_ignore_ascii_case(n) || p.to_string() == "*"
+                } else {
+                    p.matches(n)
+                }
+            })
+        })
+    }
 }
 
 /// What to do with a request from an address that matches no `[[peer]]`.
@@ -160,6 +216,7 @@ impl Default for PolicyConfig {
                 name: "loopback".into(),
                 networks,
                 domains: any,
+                tls_names: Vec::new(),
             }],
             unknown_peer: UnknownPeer::Reject,
             deny_destinations: Vec::new(),
@@ -278,6 +335,40 @@ impl Policy {
         remote: IpAddr,
         source_domain: &str,
     ) -> Result<Option<&str>, Refusal> {
+        self.check_source_identified(remote, None, source_domain)
+    }
+
+    /// [`Policy::check_source`] for a request that may carry a verified
+    /// mutual-TLS identity. When the identity names a peer (its
+    /// `tls_names`), that peer alone decides: it may assert only its
+    /// `domains`, whatever address it connects from. An identity that names
+    /// no peer is ignored and the address decides, as for plain transports.
+    pub fn check_source_identified(
+        &self,
+        remote: IpAddr,
+        identity: Option<&PeerIdentity>,
+        source_domain: &str,
+    ) -> Result<Option<&str>, Refusal> {
+        if let Some(id) = identity {
+            let mut named: Option<&Peer> = None;
+            for peer in self
+                .config
+                .peers
+                .iter()
+                .filter(|p| id.matches_any(&p.tls_names))
+            {
+                if peer.domains.iter().any(|d| d.matches(source_domain)) {
+                    return Ok(Some(&peer.name));
+                }
+                named.get_or_insert(peer);
+            }
+            if let Some(peer) = named {
+                return Err(Refusal::SourceDomain {
+                    peer: peer.name.clone(),
+                    domain: source_domain.to_string(),
+                });
+            }
+        }
         let mut matched: Option<&Peer> = None;
         for peer in self
             .config
@@ -346,6 +437,7 @@ mod tests {
                 name: "sip-test".into(),
                 networks: vec![IpNet::parse("127.0.0.0/8").unwrap()],
                 domains: vec![DomainPattern::parse("sip.test").unwrap()],
+                tls_names: Vec::new(),
             }],
             unknown_peer: UnknownPeer::Reject,
             deny_destinations: vec![DomainPattern::parse("*.bad.test").unwrap()],
@@ -365,6 +457,79 @@ mod tests {
         );
         assert!(p.check_destination("x.bad.test").is_err());
         assert!(p.check_destination("good.test").is_ok());
+    }
+
+    fn mtls_policy() -> Policy {
+        let pat = |s: &str| DomainPattern::parse(s).unwrap();
+        Policy::new(PolicyConfig {
+            peers: vec![
+                Peer {
+                    name: "example".into(),
+                    networks: Vec::new(),
+                    domains: vec![pat("example.test")],
+                    tls_names: vec![pat("example.test")],
+                },
+                Peer {
+                    name: "lan".into(),
+                    networks: vec![IpNet::parse("10.0.0.0/8").unwrap()],
+                    domains: vec![pat("lan.test")],
+                    tls_names: Vec::new(),
+                },
+            ],
+            unknown_peer: UnknownPeer::Reject,
+            deny_destinations: Vec::new(),
+            domain_rules: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn verified_certificate_name_identifies_the_peer_anywhere() {
+        let p = mtls_policy();
+        let id = PeerIdentity::new(["Example.TEST."]);
+        assert_eq!(id.dns_names(), ["example.test"]);
+        // The certificate decides, not the address.
+        assert_eq!(
+            p.check_source_identified(ip("192.0.2.9"), Some(&id), "example.test"),
+            Ok(Some("example"))
+        );
+        assert_eq!(
+            p.check_source_identified(ip("192.0.2.9"), Some(&id), "other.test"),
+            Err(Refusal::SourceDomain {
+                peer: "example".into(),
+                domain: "other.test".into()
+            })
+        );
+        // Even from an address another peer owns, the identity's peer alone
+        // decides what may be asserted.
+        assert!(
+            p.check_source_identified(ip("10.1.1.1"), Some(&id), "lan.test")
+                .is_err()
+        );
+        // Without the certificate the same address is unknown.
+        assert_eq!(
+            p.check_source(ip("192.0.2.9"), "example.test"),
+            Err(Refusal::UnknownPeer)
+        );
+    }
+
+    #[test]
+    fn unmatched_identity_falls_back_to_the_address() {
+        let p = mtls_policy();
+        let stranger = PeerIdentity::new(["stranger.test"]);
+        assert_eq!(
+            p.check_source_identified(ip("10.2.3.4"), Some(&stranger), "lan.test"),
+            Ok(Some("lan"))
+        );
+        assert_eq!(
+            p.check_source_identified(ip("192.0.2.9"), Some(&stranger), "stranger.test"),
+            Err(Refusal::UnknownPeer)
+        );
+        // A wildcard certificate name is not a concrete name.
+        let wild = PeerIdentity::new(["*.example.test"]);
+        assert_eq!(
+            p.check_source_identified(ip("192.0.2.9"), Some(&wild), "example.test"),
+            Err(Refusal::UnknownPeer)
+        );
     }
 
     #[test]

@@ -2,20 +2,23 @@
 //! checks before a MESSAGE is accepted, the choice of next hop (static
 //! route, local domain, DNS plan, default route), the outbound leg with
 //! failover across DNS candidates, and the answer upstream when it ends.
+//! Legs over TLS name the server certificate they expect (RFC 5922 §4) and
+//! leave as `Output::SendSipTls`.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use crate::gateway::policy::Refusal;
+use crate::gateway::policy::{PeerIdentity, Refusal};
 use crate::gateway::{
     Gateway, GatewayEvent, LOOP_HEADER, Origin, Output, Pending, Relay, Resolving, ServerHandle,
 };
 use crate::route::{Binding, NextHop, Plan, Resolution, RouteError, Service, SipTransport, Target};
 use crate::sip::transaction::{ClientHandle, ClientKey};
-use crate::sip::{Method, Request, Response, StatusCode, Transport};
+use crate::sip::{Method, Request, Response, StatusCode, Transmit, Transport};
 use crate::translate::sip::{LegIds, LocalContact, cpim_to_request, request_to_cpim};
 use crate::translate::status::{cpim_response, cpim_timeout};
 
@@ -60,6 +63,7 @@ impl Gateway {
         &mut self,
         now: Instant,
         remote: SocketAddr,
+        identity: Option<&PeerIdentity>,
         handle: ServerHandle,
         req: Request,
     ) {
@@ -112,7 +116,7 @@ impl Gateway {
         };
         let checked = self
             .policy
-            .check_source(remote.ip(), msg.source.domain())
+            .check_source_identified(remote.ip(), identity, msg.source.domain())
             .map(|_| ())
             .and_then(|()| self.policy.check_destination(msg.destination.domain()))
             .and_then(|()| self.policy.check_domain(now, msg.source.domain()))
@@ -168,10 +172,10 @@ impl Gateway {
         let dest_domain = relay.msg.destination.domain().to_string();
 
         // 1. Static routes.
-        if let Some(route) = self.config.router.lookup(&dest_domain) {
+        if let Some((route, tls_name)) = self.config.router.lookup_with_tls_name(&dest_domain) {
             let hop = route.next_hop;
             self.stats.routed_static += 1;
-            return self.start_leg(now, relay, hop, None);
+            return self.start_leg(now, relay, hop, tls_name, None);
         }
         // 1b. XMPP domains reached through the component link.
         if self.is_xmpp_domain(&dest_domain) {
@@ -201,7 +205,8 @@ impl Gateway {
         match self.config.default_route {
             Some(hop) => {
                 self.stats.routed_default += 1;
-                self.start_leg(now, relay, hop, None);
+                let tls_name = self.config.router.default_tls_name();
+                self.start_leg(now, relay, hop, tls_name, None);
             }
             None if matches!(relay.origin, Origin::Xmpp { .. }) => {
                 self.stats.refused_no_route += 1;
@@ -297,18 +302,23 @@ impl Gateway {
     /// Starts a leg to the plan's next usable candidate, or answers with
     /// the plan's exhaustion error.
     fn try_next_candidate(&mut self, now: Instant, relay: Relay, mut plan: Plan) {
+        let sip_domain: Arc<str> = Arc::from(plan.domain().trim_end_matches('.'));
         while let Some(c) = plan.next_candidate() {
-            let transport = match c.transport {
-                Some(SipTransport::Udp) => Transport::Udp,
-                Some(SipTransport::Tcp) => Transport::Tcp,
-                // TLS is not available yet; XMPP candidates never reach here.
-                Some(SipTransport::Tls) | None => continue,
+            let (transport, tls_name) = match c.transport {
+                Some(SipTransport::Udp) => (Transport::Udp, None),
+                Some(SipTransport::Tcp) => (Transport::Tcp, None),
+                // RFC 5922 §4: the certificate must match the SIP domain the
+                // lookup started from, not the SRV target (DNS is not
+                // trusted to say who the server is).
+                Some(SipTransport::Tls) => (Transport::Tls, Some(sip_domain.clone())),
+                // XMPP candidates never reach here.
+                None => continue,
             };
             let hop = NextHop {
                 addr: c.addr,
                 transport,
             };
-            return self.start_leg(now, relay, hop, Some(plan));
+            return self.start_leg(now, relay, hop, tls_name, Some(plan));
         }
         let e = plan.exhausted();
         self.route_failed(now, relay, &e);
@@ -327,8 +337,16 @@ impl Gateway {
         self.refuse_relay(now, relay, status, &e.to_string(), hdrs);
     }
 
-    /// Starts the outbound leg of `relay` towards `hop`.
-    fn start_leg(&mut self, now: Instant, relay: Relay, hop: NextHop, plan: Option<Plan>) {
+    /// Starts the outbound leg of `relay` towards `hop` (over TLS, verified
+    /// against `tls_name`, when `hop.transport` is TLS).
+    fn start_leg(
+        &mut self,
+        now: Instant,
+        relay: Relay,
+        hop: NextHop,
+        tls_name: Option<Arc<str>>,
+        plan: Option<Plan>,
+    ) {
         let ids = LegIds {
             branch: format!("z9hG4bK{}", self.random_hex(10)),
             from_tag: self.random_hex(8),
@@ -360,11 +378,15 @@ impl Gateway {
         {
             Ok(client) => {
                 self.stats.messages_relayed += 1;
+                if hop.transport == Transport::Tls {
+                    self.name_tls_transmit(hop, tls_name.clone());
+                }
                 self.pending.insert(
                     client,
                     Pending {
                         relay,
                         next_hop: hop,
+                        tls_name,
                         plan,
                         started: now,
                     },
@@ -383,6 +405,31 @@ impl Gateway {
         }
     }
 
+    /// Moves the transmits queued so far to the outputs, the last one (the
+    /// request `start_client` just queued: TLS is reliable, so it is the
+    /// only transmit of that transaction, RFC 3261 §17.1.2.2) as
+    /// [`Output::SendSipTls`] with the server name to verify. Without a
+    /// name the IP literal is verified (RFC 5922 §7.1 leaves IP identities
+    /// to the subjectAltName iPAddress).
+    fn name_tls_transmit(&mut self, hop: NextHop, tls_name: Option<Arc<str>>) {
+        let mut queued: Vec<Transmit> = std::iter::from_fn(|| self.txn.poll_transmit()).collect();
+        let last = queued.pop();
+        for t in queued {
+            self.out.push_back(Output::SendSip(t));
+        }
+        if let Some(t) = last {
+            if t.dst == hop.addr && t.transport == Transport::Tls {
+                let server_name = tls_name.unwrap_or_else(|| Arc::from(hop.addr.ip().to_string()));
+                self.out.push_back(Output::SendSipTls {
+                    transmit: t,
+                    server_name,
+                });
+            } else {
+                self.out.push_back(Output::SendSip(t));
+            }
+        }
+    }
+
     /// Answers the inbound leg of a finished outbound leg, or fails over to
     /// the next DNS candidate (RFC 3263 §4.3: connect failure, 503 or
     /// transaction timeout).
@@ -392,6 +439,7 @@ impl Gateway {
         };
         self.record_sip_outbound(now, &p, outcome);
         let carried = self.final_headers.remove(&client).unwrap_or_default();
+        let tls_refused = self.tls_failures.remove(&client);
         let retryable = match outcome {
             Outcome::Status(s) => s == StatusCode::SERVICE_UNAVAILABLE,
             Outcome::Timeout | Outcome::TransportError => true,
@@ -408,6 +456,17 @@ impl Gateway {
                 self.stats.messages_timeout += 1;
                 let w = self.warning("next hop did not answer (timer F)");
                 (cpim_timeout(trans_id), None, vec![("Warning".into(), w)])
+            }
+            Outcome::TransportError if tls_refused.is_some() => {
+                self.stats.messages_transport_error += 1;
+                self.stats.messages_failure += 1;
+                let why = tls_refused.unwrap_or_default();
+                tracing::info!(next_hop = %p.next_hop.addr, reason = %why, "relay failed: tls handshake refused");
+                // No Retry-After: a certificate that did not verify will not
+                // verify in five seconds either.
+                let hdrs = vec![("Warning".into(), self.warning(&why))];
+                self.answer(now, &p.relay, StatusCode::SERVICE_UNAVAILABLE, hdrs, None);
+                return;
             }
             Outcome::TransportError => {
                 self.stats.messages_transport_error += 1;
@@ -516,5 +575,206 @@ impl Gateway {
             .or_else(|| self.config.ports.first())
             .map(|(_, p)| *p)
             .unwrap_or(5060)
+    }
+}
+
+#[cfg(test)]
+mod tls_tests {
+    //! Sans-IO checks of the TLS legs: the name a leg asks the driver to
+    //! verify, a refused handshake answered 503 with its reason, and the
+    //! mutual-TLS identity deciding the source domain.
+    #![allow(clippy::disallowed_methods, clippy::unwrap_used)]
+
+    use std::net::SocketAddr;
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use bytes::Bytes;
+
+    use crate::gateway::policy::{IpNet, Peer, PeerIdentity, PolicyConfig, UnknownPeer};
+    use crate::gateway::{Gateway, GatewayConfig, Output};
+    use crate::route::{
+        CacheConfig, DomainPattern, NextHop, ResolutionConfig, Router, StaticRoute,
+    };
+    use crate::sip::transaction::TransactionConfig;
+    use crate::sip::{Limits, Message, StatusCode, Transmit, Transport};
+
+    const PEER: &str = "127.0.0.1:5061";
+    const UAC: &str = "127.0.0.1:5081";
+
+    fn config() -> GatewayConfig {
+        let pat = |s: &str| DomainPattern::parse(s).unwrap();
+        GatewayConfig {
+            presence: crate::gateway::PresenceConfig::default(),
+            local_domains: Vec::new(),
+            router: Router::with_tls_names(
+                vec![StaticRoute {
+                    domain: pat("peer.test"),
+                    next_hop: NextHop {
+                        addr: PEER.parse().unwrap(),
+                        transport: Transport::Tls,
+                    },
+                }],
+                vec![Some(Arc::from("peer.test"))],
+                None,
+            ),
+            policy: PolicyConfig {
+                peers: vec![
+                    Peer {
+                        name: "loopback".into(),
+                        networks: vec![IpNet::parse("127.0.0.0/8").unwrap()],
+                        domains: vec![pat("sip.test")],
+                        tls_names: Vec::new(),
+                    },
+                    Peer {
+                        name: "example".into(),
+                        networks: Vec::new(),
+                        domains: vec![pat("example.test")],
+                        tls_names: vec![pat("example.test")],
+                    },
+                ],
+                unknown_peer: UnknownPeer::Reject,
+                deny_destinations: Vec::new(),
+                domain_rules: Vec::new(),
+            },
+            transactions: TransactionConfig::default(),
+            limits: Limits::default(),
+            node_id: "node-tls".into(),
+            rng_seed: 3,
+            reject_invite_with: StatusCode::NOT_ACCEPTABLE_HERE,
+            max_pending_relays: 10,
+            advertise_host: "127.0.0.1".into(),
+            ports: vec![(Transport::Udp, 5060), (Transport::Tls, 5061)],
+            dns_enabled: false,
+            resolution: ResolutionConfig::default(),
+            dns_cache: CacheConfig::default(),
+            default_route: None,
+            xmpp_available: false,
+            xmpp: None,
+        }
+    }
+
+    fn message(from_domain: &str, branch: &str) -> Bytes {
+        let body = "hi";
+        Bytes::from(format!(
+            "MESSAGE sip:bob@peer.test SIP/2.0\r\nVia: SIP/2.0/UDP {UAC};branch={branch}\r\n\
+             From: <sip:alice@{from_domain}>;tag=1\r\nTo: <sip:bob@peer.test>\r\n\
+             Call-ID: {branch}@t\r\nCSeq: 1 MESSAGE\r\nMax-Forwards: 70\r\n\
+             Content-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ))
+    }
+
+    /// Drains outputs: plain transmits and TLS transmits with their names.
+    fn drain(gw: &mut Gateway) -> (Vec<Transmit>, Vec<(Transmit, Arc<str>)>) {
+        let (mut plain, mut tls) = (Vec::new(), Vec::new());
+        while let Some(o) = gw.poll_output() {
+            match o {
+                Output::SendSip(t) => plain.push(t),
+                Output::SendSipTls {
+                    transmit,
+                    server_name,
+                } => tls.push((transmit, server_name)),
+                Output::Timeout(_) => break,
+                _ => {}
+            }
+        }
+        (plain, tls)
+    }
+
+    fn response(t: &Transmit) -> crate::sip::Response {
+        match crate::sip::parse(t.payload.clone(), Transport::Udp, &Limits::default()).unwrap() {
+            Message::Response(r) => r,
+            Message::Request(_) => panic!("not a response"),
+        }
+    }
+
+    #[test]
+    fn tls_leg_names_its_server_and_refusal_answers_503_with_the_reason() {
+        let mut gw = Gateway::new(config());
+        let now = Instant::now();
+        let uac: SocketAddr = UAC.parse().unwrap();
+        gw.handle_sip(now, uac, Transport::Udp, message("sip.test", "z9hG4bKa"));
+        let (plain, tls) = drain(&mut gw);
+        assert!(plain.is_empty(), "{plain:?}");
+        let [(t, name)] = tls.as_slice() else {
+            panic!("{tls:?}")
+        };
+        assert_eq!(&**name, "peer.test");
+        assert_eq!(t.dst, PEER.parse::<SocketAddr>().unwrap());
+        assert_eq!(t.transport, Transport::Tls);
+        assert!(String::from_utf8_lossy(&t.payload).contains("Via: SIP/2.0/TLS 127.0.0.1:5061;"));
+
+        // A refusal for another name touches nothing.
+        gw.handle_tls_failure(now, t.dst, "other.test", "x");
+        assert!(drain(&mut gw).0.is_empty());
+
+        gw.handle_tls_failure(
+            now,
+            t.dst,
+            "peer.test",
+            "invalid peer certificate: UnknownIssuer",
+        );
+        let (plain, _) = drain(&mut gw);
+        let answer = plain
+            .iter()
+            .find(|t| t.dst == uac)
+            .expect("answer upstream");
+        let r = response(answer);
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let w = r
+            .header_all("Warning")
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            w.contains("TLS handshake with peer.test") && w.contains("UnknownIssuer"),
+            "{w}"
+        );
+        assert!(r.header_all("Retry-After").next().is_none());
+    }
+
+    #[test]
+    fn mutual_tls_identity_may_assert_only_its_domains() {
+        let mut gw = Gateway::new(config());
+        let now = Instant::now();
+        // From an address no peer owns; the certificate names the peer.
+        let remote: SocketAddr = "192.0.2.7:40000".parse().unwrap();
+        let id = Some(Arc::new(PeerIdentity::new(["example.test"])));
+        gw.handle_sip_identified(
+            now,
+            remote,
+            Transport::Tls,
+            message("example.test", "z9hG4bKb"),
+            id.clone(),
+        );
+        let (_, tls) = drain(&mut gw);
+        assert_eq!(tls.len(), 1, "relayed");
+        gw.handle_sip_identified(
+            now,
+            remote,
+            Transport::Tls,
+            message("other.test", "z9hG4bKc"),
+            id,
+        );
+        let (plain, tls) = drain(&mut gw);
+        assert!(tls.is_empty());
+        let r = response(plain.first().expect("403"));
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            plain[0].transport,
+            Transport::Tls,
+            "answered on the TLS connection"
+        );
+        // Without the identity the same address is unknown.
+        gw.handle_sip(
+            now,
+            remote,
+            Transport::Tls,
+            message("example.test", "z9hG4bKd"),
+        );
+        let r = response(drain(&mut gw).0.first().expect("403"));
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert_eq!(gw.stats().refused_policy, 2);
     }
 }

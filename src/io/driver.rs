@@ -10,7 +10,7 @@ use bytes::Bytes;
 use tokio::net::UdpSocket;
 use tokio::sync::{Semaphore, mpsc, watch};
 
-use crate::gateway::{Gateway, GatewayEvent, Output, StatsSnapshot};
+use crate::gateway::{Gateway, GatewayEvent, Output, PeerIdentity, StatsSnapshot};
 use crate::io::clock;
 use crate::io::dns::DnsClient;
 use crate::io::signals::Control;
@@ -21,11 +21,13 @@ use crate::sip::{Limits, Transmit, Transport};
 /// What the socket tasks tell the loop.
 #[derive(Debug)]
 pub(crate) enum IoEvent {
-    /// One message (datagram or framed stream slice).
+    /// One message (datagram or framed stream slice), with the verified
+    /// client identity of the mutual-TLS connection it came on.
     Inbound {
         remote: SocketAddr,
         transport: Transport,
         bytes: Bytes,
+        identity: Option<Arc<PeerIdentity>>,
     },
     /// A TCP connection exists (inbound accepted); its writer.
     TcpOpened {
@@ -34,8 +36,28 @@ pub(crate) enum IoEvent {
     },
     /// A TCP connection ended.
     TcpClosed { remote: SocketAddr },
-    /// An outbound TCP connect failed.
-    ConnectFailed { dst: SocketAddr },
+    /// An outbound TCP connect failed (for TLS: before the handshake).
+    ConnectFailed {
+        dst: SocketAddr,
+        transport: Transport,
+    },
+    /// An inbound TLS connection finished its handshake; its writer.
+    TlsOpened {
+        remote: SocketAddr,
+        writer: mpsc::Sender<Bytes>,
+    },
+    /// A TLS connection ended (`server_name` set for outbound ones).
+    TlsClosed {
+        remote: SocketAddr,
+        server_name: Option<Arc<str>>,
+    },
+    /// An outbound TLS handshake was refused (or could not be tried); no
+    /// byte was written on it.
+    TlsFailed {
+        dst: SocketAddr,
+        server_name: Arc<str>,
+        reason: String,
+    },
     /// A DNS lookup finished.
     Resolved { query: QueryId, answer: Answer },
     /// XMPP component connection `conn` is open.
@@ -59,6 +81,13 @@ pub(crate) struct Driver {
     pub(crate) tcp: HashMap<SocketAddr, mpsc::Sender<Bytes>>,
     pub(crate) limits: Limits,
     pub(crate) tcp_slots: Arc<Semaphore>,
+    /// Certificates, configs and the TLS connection budget.
+    pub(crate) tls: Arc<crate::io::tls::TlsContext>,
+    /// Inbound TLS connections by remote address.
+    pub(crate) tls_in: HashMap<SocketAddr, mpsc::Sender<Bytes>>,
+    /// Outbound TLS connections by (address, verified server name): one
+    /// connection per pair, reused by later requests.
+    pub(crate) tls_out: HashMap<(SocketAddr, Arc<str>), mpsc::Sender<Bytes>>,
     /// The counters the admin endpoint reads, published after each batch.
     pub(crate) stats_tx: watch::Sender<StatsSnapshot>,
     /// Counts operation events as they are drained.
@@ -170,9 +199,15 @@ impl Driver {
                 remote,
                 transport,
                 bytes,
+                identity,
             } => {
-                self.gateway
-                    .handle_sip(clock::now(), remote, transport, bytes);
+                self.gateway.handle_sip_identified(
+                    clock::now(),
+                    remote,
+                    transport,
+                    bytes,
+                    identity,
+                );
             }
             IoEvent::TcpOpened { remote, writer } => {
                 self.tcp.insert(remote, writer);
@@ -184,10 +219,44 @@ impl Driver {
                 let _ = self.flush().await;
                 self.tcp.remove(&remote);
             }
-            IoEvent::ConnectFailed { dst } => {
-                self.tcp.remove(&dst);
+            IoEvent::ConnectFailed { dst, transport } => {
+                match transport {
+                    Transport::Tls => self.tls_out.retain(|(a, _), w| *a != dst || !w.is_closed()),
+                    Transport::Tcp | Transport::Udp => {
+                        self.tcp.remove(&dst);
+                    }
+                }
                 self.gateway
-                    .handle_transport_error(clock::now(), dst, Transport::Tcp);
+                    .handle_transport_error(clock::now(), dst, transport);
+            }
+            IoEvent::TlsOpened { remote, writer } => {
+                self.tls_in.insert(remote, writer);
+            }
+            IoEvent::TlsClosed {
+                remote,
+                server_name,
+            } => {
+                let _ = self.flush().await;
+                match server_name {
+                    Some(name) => {
+                        let key = (remote, name);
+                        if self.tls_out.get(&key).is_some_and(mpsc::Sender::is_closed) {
+                            self.tls_out.remove(&key);
+                        }
+                    }
+                    None => {
+                        self.tls_in.remove(&remote);
+                    }
+                }
+            }
+            IoEvent::TlsFailed {
+                dst,
+                server_name,
+                reason,
+            } => {
+                self.tls_out.remove(&(dst, server_name.clone()));
+                self.gateway
+                    .handle_tls_failure(clock::now(), dst, &server_name, &reason);
             }
             IoEvent::Resolved { query, answer } => {
                 self.gateway.handle_resolved(clock::now(), query, answer);
@@ -216,6 +285,10 @@ impl Driver {
         loop {
             match self.gateway.poll_output() {
                 Some(Output::SendSip(t)) => self.send(t).await,
+                Some(Output::SendSipTls {
+                    transmit,
+                    server_name,
+                }) => self.send_tls(transmit, server_name),
                 Some(Output::Resolve(q)) => self.resolve(q),
                 Some(Output::ConnectXmpp { conn, addr }) => {
                     if let Some(old) = self.xmpp.take() {
@@ -314,7 +387,78 @@ impl Driver {
                         .handle_transport_error(clock::now(), t.dst, Transport::Tcp);
                 }
             }
+            Transport::Tls => {
+                // A response or a request on an existing connection: the one
+                // the peer opened, else one we opened to that address.
+                let existing = self
+                    .tls_in
+                    .get(&t.dst)
+                    .filter(|w| !w.is_closed())
+                    .or_else(|| {
+                        self.tls_out
+                            .iter()
+                            .find(|((a, _), w)| *a == t.dst && !w.is_closed())
+                            .map(|(_, w)| w)
+                    })
+                    .cloned();
+                match existing {
+                    Some(w) => {
+                        if w.try_send(t.payload).is_err() {
+                            tracing::warn!(dst = %t.dst, "tls write queue full or closed");
+                            self.gateway.handle_transport_error(
+                                clock::now(),
+                                t.dst,
+                                Transport::Tls,
+                            );
+                        }
+                    }
+                    // No connection: open one verified against the address
+                    // itself (an IP subjectAltName).
+                    None => {
+                        let name: Arc<str> = Arc::from(t.dst.ip().to_string());
+                        self.send_tls(t, name);
+                    }
+                }
+            }
         }
+    }
+
+    /// Sends on the outbound TLS connection for (`dst`, `server_name`),
+    /// opening it first if needed. The bytes wait in the writer queue until
+    /// the handshake has verified the server; a refused handshake drops them.
+    fn send_tls(&mut self, t: Transmit, server_name: Arc<str>) {
+        let key = (t.dst, server_name);
+        let payload = match self.tls_out.get(&key) {
+            Some(w) => match w.try_send(t.payload) {
+                Ok(()) => return,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    tracing::warn!(dst = %t.dst, "tls write queue full");
+                    self.gateway
+                        .handle_transport_error(clock::now(), t.dst, Transport::Tls);
+                    return;
+                }
+                // That connection has just ended (or its handshake was
+                // refused): this request gets a connection of its own.
+                Err(mpsc::error::TrySendError::Closed(p)) => p,
+            },
+            None => t.payload,
+        };
+        // Queue before the connection task exists, so a handshake that
+        // fails at once is reported as such (TlsFailed), never as a closed
+        // queue.
+        let (tx, rx) = mpsc::channel(crate::io::tcp::WRITE_QUEUE);
+        if tx.try_send(payload).is_err() {
+            return;
+        }
+        crate::io::tls::connect(
+            self.tls.clone(),
+            t.dst,
+            key.1.clone(),
+            rx,
+            self.events_tx.clone(),
+            self.limits,
+        );
+        self.tls_out.insert(key, tx);
     }
 
     /// Runs a lookup in its own task; the answer comes back as an event.

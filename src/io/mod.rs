@@ -10,6 +10,7 @@ pub mod resolve;
 mod signals;
 pub mod store;
 mod tcp;
+pub(crate) mod tls;
 mod xmpp;
 
 use std::collections::HashMap;
@@ -22,7 +23,6 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use crate::config::Config;
 use crate::gateway::{Gateway, GatewayConfig};
 use crate::metrics::Metrics;
-use crate::route::Router;
 use crate::sip::Transport;
 
 /// Depth of the socket-task → event-loop queue.
@@ -40,7 +40,7 @@ pub fn gateway_config(config: &Config) -> GatewayConfig {
     GatewayConfig {
         presence: config.presence.clone(),
         local_domains: config.gateway.domains.clone(),
-        router: Router::new(config.routes.clone()),
+        router: config.router(),
         policy: config.policy.clone(),
         transactions: config.sip.transactions,
         limits: config.sip.limits,
@@ -114,6 +114,7 @@ pub async fn run(config: Config, config_path: Option<std::path::PathBuf>) -> any
     let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
     let limits = config.sip.limits;
     let tcp_slots = Arc::new(Semaphore::new(config.sip.max_tcp_connections));
+    let tls = Arc::new(tls::TlsContext::new(&config.tls).context("tls")?);
     let mut udp = Vec::new();
     for l in &config.sip.listen {
         match l.transport {
@@ -138,6 +139,22 @@ pub async fn run(config: Config, config_path: Option<std::path::PathBuf>) -> any
                     tcp_slots.clone(),
                 ));
             }
+            Transport::Tls => {
+                let acceptor = tls
+                    .acceptor()
+                    .context("a tls:// listener needs [tls] certificate and private_key")?;
+                let listener = TcpListener::bind(l.addr)
+                    .await
+                    .with_context(|| format!("bind tls {}", l.addr))?;
+                tracing::info!(addr = %l.addr, client_auth = ?config.tls.client_auth, "listening on tls");
+                tokio::spawn(tls::accept_loop(
+                    listener,
+                    tls.clone(),
+                    acceptor,
+                    events_tx.clone(),
+                    limits,
+                ));
+            }
         }
     }
     metrics.startup.set_listeners_bound();
@@ -159,6 +176,9 @@ pub async fn run(config: Config, config_path: Option<std::path::PathBuf>) -> any
         tcp: HashMap::new(),
         limits,
         tcp_slots,
+        tls,
+        tls_in: HashMap::new(),
+        tls_out: HashMap::new(),
         stats_tx,
         recorder,
         dns,
@@ -205,6 +225,7 @@ async fn udp_recv_loop(sock: Arc<UdpSocket>, tx: mpsc::Sender<driver::IoEvent>) 
                         remote,
                         transport: Transport::Udp,
                         bytes,
+                        identity: None,
                     })
                     .await
                     .is_err()

@@ -1,22 +1,25 @@
 //! SIP over TCP: accepting and opening connections, and cutting the byte
-//! stream into messages with `sip::frame` (RFC 3261 §18.3). Protocol
-//! decisions stay in the core: a framing error or a truncated stream is
-//! handed to the core as bytes, and the core decides the answer (400).
+//! stream into messages with `sip::frame` (RFC 3261 §18.3) — for TCP and,
+//! after the handshake in `tls.rs`, for TLS ([`run_stream`] is generic over
+//! the stream). Protocol decisions stay in the core: a framing error or a
+//! truncated stream is handed to the core as bytes, and the core decides the
+//! answer (400).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc};
 
+use crate::gateway::PeerIdentity;
 use crate::io::driver::IoEvent;
-use crate::sip::{Framed, Limits, frame};
+use crate::sip::{Framed, Limits, Transport, frame};
 
 /// Queue depth of one connection's writer.
-const WRITE_QUEUE: usize = 1024;
+pub(crate) const WRITE_QUEUE: usize = 1024;
 /// Bound on an outbound connect.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Idle connections are closed after this long without reading a byte.
@@ -70,7 +73,7 @@ pub(crate) fn connect(
 ) {
     tokio::spawn(async move {
         let Ok(permit) = slots.try_acquire_owned() else {
-            let _ = events.send(IoEvent::ConnectFailed { dst }).await;
+            let _ = events.send(connect_failed(dst)).await;
             return;
         };
         match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(dst)).await {
@@ -79,37 +82,90 @@ pub(crate) fn connect(
             }
             Ok(Err(e)) => {
                 tracing::debug!(peer = %dst, error = %e, "tcp connect failed");
-                let _ = events.send(IoEvent::ConnectFailed { dst }).await;
+                let _ = events.send(connect_failed(dst)).await;
             }
             Err(_) => {
                 tracing::debug!(peer = %dst, "tcp connect timed out");
-                let _ = events.send(IoEvent::ConnectFailed { dst }).await;
+                let _ = events.send(connect_failed(dst)).await;
             }
         }
         drop(permit);
     });
 }
 
+fn connect_failed(dst: SocketAddr) -> IoEvent {
+    IoEvent::ConnectFailed {
+        dst,
+        transport: Transport::Tcp,
+    }
+}
+
 async fn run_connection(
     stream: TcpStream,
     remote: SocketAddr,
-    mut rx: mpsc::Receiver<Bytes>,
+    rx: mpsc::Receiver<Bytes>,
     events: mpsc::Sender<IoEvent>,
     limits: Limits,
 ) {
     let _ = stream.set_nodelay(true);
-    let (mut rd, mut wr) = stream.into_split();
+    let meta = StreamMeta {
+        transport: Transport::Tcp,
+        identity: None,
+        idle: IDLE_TIMEOUT,
+        server_name: None,
+    };
+    run_stream(stream, remote, rx, events, limits, meta).await;
+}
+
+/// What a stream connection is, for the events it reports.
+pub(crate) struct StreamMeta {
+    /// `Tcp` or `Tls`.
+    pub(crate) transport: Transport,
+    /// The verified client identity of an inbound mutual-TLS connection,
+    /// carried with every message read on it.
+    pub(crate) identity: Option<Arc<PeerIdentity>>,
+    /// Close after this long without reading a byte.
+    pub(crate) idle: Duration,
+    /// For an outbound TLS connection, the server name it was verified
+    /// against (its key in the driver's table).
+    pub(crate) server_name: Option<Arc<str>>,
+}
+
+/// Runs one established stream connection: a writer task draining `rx`,
+/// and a reader cutting messages with `sip::frame` until EOF, an
+/// unframeable stream or the idle timeout.
+pub(crate) async fn run_stream<S>(
+    stream: S,
+    remote: SocketAddr,
+    mut rx: mpsc::Receiver<Bytes>,
+    events: mpsc::Sender<IoEvent>,
+    limits: Limits,
+    meta: StreamMeta,
+) where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let (mut rd, mut wr) = tokio::io::split(stream);
     let writer = tokio::spawn(async move {
         while let Some(b) = rx.recv().await {
             if wr.write_all(&b).await.is_err() {
                 break;
             }
+            // A TLS stream buffers records until flushed.
+            if wr.flush().await.is_err() {
+                break;
+            }
         }
         let _ = wr.shutdown().await;
     });
+    let inbound = |bytes: Bytes| IoEvent::Inbound {
+        remote,
+        transport: meta.transport,
+        bytes,
+        identity: meta.identity.clone(),
+    };
     let mut buf = BytesMut::with_capacity(8192);
     loop {
-        let n = match tokio::time::timeout(IDLE_TIMEOUT, rd.read_buf(&mut buf)).await {
+        let n = match tokio::time::timeout(meta.idle, rd.read_buf(&mut buf)).await {
             Ok(Ok(n)) => n,
             Ok(Err(_)) | Err(_) => break,
         };
@@ -117,13 +173,7 @@ async fn run_connection(
             // EOF: whatever is left is a truncated message; the core answers it.
             if !buf.iter().all(|b| *b == b'\r' || *b == b'\n') {
                 let bytes = buf.split().freeze();
-                let _ = events
-                    .send(IoEvent::Inbound {
-                        remote,
-                        transport: crate::sip::Transport::Tcp,
-                        bytes,
-                    })
-                    .await;
+                let _ = events.send(inbound(bytes)).await;
             }
             break;
         }
@@ -132,15 +182,7 @@ async fn run_connection(
             match frame(&buf, &limits) {
                 Ok(Framed::Complete { len }) => {
                     let bytes = buf.split_to(len).freeze();
-                    if events
-                        .send(IoEvent::Inbound {
-                            remote,
-                            transport: crate::sip::Transport::Tcp,
-                            bytes,
-                        })
-                        .await
-                        .is_err()
-                    {
+                    if events.send(inbound(bytes)).await.is_err() {
                         return;
                     }
                 }
@@ -153,13 +195,7 @@ async fn run_connection(
                     // when enough survives), then close: the stream cannot be
                     // resynchronised.
                     let bytes = buf.split().freeze();
-                    let _ = events
-                        .send(IoEvent::Inbound {
-                            remote,
-                            transport: crate::sip::Transport::Tcp,
-                            bytes,
-                        })
-                        .await;
+                    let _ = events.send(inbound(bytes)).await;
                     fatal = true;
                     break;
                 }
@@ -169,6 +205,13 @@ async fn run_connection(
             break;
         }
     }
-    let _ = events.send(IoEvent::TcpClosed { remote }).await;
+    let closed = match meta.transport {
+        Transport::Tls => IoEvent::TlsClosed {
+            remote,
+            server_name: meta.server_name.clone(),
+        },
+        Transport::Tcp | Transport::Udp => IoEvent::TcpClosed { remote },
+    };
+    let _ = events.send(closed).await;
     let _ = writer.await;
 }

@@ -22,6 +22,7 @@ pub use resolution::{
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use crate::sip::Transport;
 
@@ -149,26 +150,71 @@ pub struct StaticRoute {
 
 /// The static route table. The most specific matching pattern wins; among
 /// equally specific ones, the first in the file.
+///
+/// Routes over TLS also carry the name the server certificate must match
+/// (RFC 5922 §4: the host the route names, or its `tls_name`); a next hop
+/// given as an IP literal without a name is verified against an IP
+/// subjectAltName.
 #[derive(Clone, Debug, Default)]
 pub struct Router {
     routes: Vec<StaticRoute>,
+    /// The expected server name of route `i` (`None` for non-TLS routes).
+    tls_names: Vec<Option<Arc<str>>>,
+    /// The expected server name of the default route.
+    default_tls_name: Option<Arc<str>>,
 }
 
 impl Router {
     /// Builds the table.
     pub fn new(routes: Vec<StaticRoute>) -> Router {
-        Router { routes }
+        Router {
+            routes,
+            tls_names: Vec::new(),
+            default_tls_name: None,
+        }
+    }
+
+    /// Builds the table with the TLS server name of each route (same order
+    /// as `routes`) and of the default route.
+    pub fn with_tls_names(
+        routes: Vec<StaticRoute>,
+        tls_names: Vec<Option<Arc<str>>>,
+        default_tls_name: Option<Arc<str>>,
+    ) -> Router {
+        Router {
+            routes,
+            tls_names,
+            default_tls_name,
+        }
+    }
+
+    fn best(&self, domain: &str) -> Option<usize> {
+        let mut best: Option<(usize, &StaticRoute)> = None;
+        for (i, r) in self.routes.iter().enumerate() {
+            if r.domain.matches(domain)
+                && best.is_none_or(|(_, b)| r.domain.specificity() > b.domain.specificity())
+            {
+                best = Some((i, r));
+            }
+        }
+        best.map(|(i, _)| i)
     }
 
     /// The next hop for a destination domain, if any route serves it.
     pub fn lookup(&self, domain: &str) -> Option<&StaticRoute> {
-        let mut best: Option<&StaticRoute> = None;
-        for r in self.routes.iter().filter(|r| r.domain.matches(domain)) {
-            if best.is_none_or(|b| r.domain.specificity() > b.domain.specificity()) {
-                best = Some(r);
-            }
-        }
-        best
+        self.best(domain).and_then(|i| self.routes.get(i))
+    }
+
+    /// [`Router::lookup`] with the route's TLS server name.
+    pub fn lookup_with_tls_name(&self, domain: &str) -> Option<(&StaticRoute, Option<Arc<str>>)> {
+        let i = self.best(domain)?;
+        let route = self.routes.get(i)?;
+        Some((route, self.tls_names.get(i).cloned().flatten()))
+    }
+
+    /// The TLS server name of the default route.
+    pub fn default_tls_name(&self) -> Option<Arc<str>> {
+        self.default_tls_name.clone()
     }
 
     /// All routes, in file order.
@@ -225,5 +271,24 @@ mod tests {
         assert_eq!(r.lookup("other.test").map(|r| r.next_hop), Some(hop(2)));
         assert_eq!(r.lookup("x.org").map(|r| r.next_hop), Some(hop(1)));
         assert!(Router::default().lookup("example.test").is_none());
+    }
+
+    #[test]
+    fn tls_names_follow_their_routes() {
+        let route = |d: &str, p| StaticRoute {
+            domain: DomainPattern::parse(d).unwrap(),
+            next_hop: hop(p),
+        };
+        let r = Router::with_tls_names(
+            vec![route("*.test", 1), route("peer.test", 2)],
+            vec![None, Some(Arc::from("peer.test"))],
+            Some(Arc::from("default.test")),
+        );
+        let (hit, name) = r.lookup_with_tls_name("peer.test").unwrap();
+        assert_eq!(hit.next_hop, hop(2));
+        assert_eq!(name.as_deref(), Some("peer.test"));
+        assert_eq!(r.lookup_with_tls_name("x.test").unwrap().1, None);
+        assert_eq!(r.default_tls_name().as_deref(), Some("default.test"));
+        assert_eq!(Router::new(Vec::new()).default_tls_name(), None);
     }
 }

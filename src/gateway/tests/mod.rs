@@ -37,6 +37,7 @@ fn config() -> GatewayConfig {
                 name: "sip-test".into(),
                 networks: vec![IpNet::parse("127.0.0.0/8").unwrap()],
                 domains: vec![DomainPattern::parse("sip.test").unwrap()],
+                tls_names: Vec::new(),
             }],
             unknown_peer: UnknownPeer::Reject,
             deny_destinations: vec![DomainPattern::parse("denied.test").unwrap()],
@@ -126,7 +127,7 @@ impl Sim {
         self.deadline = None;
         while let Some(o) = self.gw.poll_output() {
             match o {
-                Output::SendSip(t) => out.push(t),
+                Output::SendSip(t) | Output::SendSipTls { transmit: t, .. } => out.push(t),
                 Output::Event(e) => self.events.push(e),
                 Output::Resolve(q) => self.queries.push(q),
                 Output::ConnectXmpp { conn, .. } => self.xmpp.push(XmppOut::Connect(conn)),

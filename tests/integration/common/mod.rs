@@ -117,6 +117,45 @@ impl Gateway {
         gw
     }
 
+    /// [`Gateway::start`] with more listeners after the UDP and TCP ones
+    /// (for example `"tls://127.0.0.1:PORT"`), so `sip_extra` can stay
+    /// free of a second `listen` key.
+    pub fn start_with_listeners(
+        name: &str,
+        more_listen: &[String],
+        sip_extra: &str,
+        extra: &str,
+    ) -> Gateway {
+        let dir = scratch_dir(name);
+        let sip_port = free_port();
+        let admin_port = free_port();
+        let mut listen = vec![
+            format!("\"udp://127.0.0.1:{sip_port}\""),
+            format!("\"tcp://127.0.0.1:{sip_port}\""),
+        ];
+        listen.extend(more_listen.iter().map(|l| format!("\"{l}\"")));
+        let config = format!(
+            "[sip]\nlisten = [{}]\n{sip_extra}\n\
+             [gateway]\ndomains = [\"gw.test\"]\nstate_dir = \"{}\"\nnode_id = \"it-node\"\nrng_seed = 1\n\
+             [admin]\nlisten = \"127.0.0.1:{admin_port}\"\n\n\
+             [[peer]]\nname = \"loopback-sip-test\"\naddresses = [\"127.0.0.1\"]\ndomains = [\"sip.test\"]\n\n{extra}\n\
+             [dns]\nenabled = false\n",
+            listen.join(", "),
+            dir.join("state").display()
+        );
+        let cfg_path = dir.join("gateway.toml");
+        std::fs::write(&cfg_path, config).expect("write config");
+        let child = Self::spawn(&dir, "gateway.log");
+        let gw = Gateway {
+            child,
+            sip_port,
+            admin_port,
+            dir,
+        };
+        gw.wait_ready();
+        gw
+    }
+
     fn spawn(dir: &Path, log_name: &str) -> Child {
         let log = std::fs::File::create(dir.join(log_name)).expect("log file");
         Command::new(env!("CARGO_BIN_EXE_cpim-gateway"))
