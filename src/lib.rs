@@ -12,6 +12,7 @@
 //! - [`route`]: static routes, RFC 3861/3263 DNS resolution (sans-IO), RFC 2782 ordering.
 //! - [`gateway`]: composes the cores: policy, loop protection, correlation.
 //! - [`config`]: TOML schema → validated settings.
+//! - [`redact`]: what log lines show of SIP URIs and JIDs.
 //! - [`metrics`]: Prometheus families from the core's counters and events;
 //!   the admin endpoint (`/metrics`, `/healthz`, `/readyz`).
 //! - [`io`]: sockets, clock and the single event loop. The only place with IO.
@@ -24,6 +25,7 @@ pub mod gateway;
 pub mod io;
 pub mod metrics;
 pub mod pidf;
+pub mod redact;
 pub mod route;
 pub mod sip;
 pub mod store;

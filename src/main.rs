@@ -127,6 +127,7 @@ fn resolve(config: &Config, uri: &str) -> ExitCode {
 
 fn init_logging(config: &Config) {
     use tracing_subscriber::EnvFilter;
+    cpim_gateway::redact::configure(config.log.redact);
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log.level));
     let builder = tracing_subscriber::fmt()

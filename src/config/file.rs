@@ -199,4 +199,5 @@ pub(crate) struct AdminSection {
 pub(crate) struct LogSection {
     pub(crate) format: Option<Spanned<String>>,
     pub(crate) level: Option<String>,
+    pub(crate) redact: Option<bool>,
 }

@@ -54,6 +54,7 @@
 //! | `presence.watcher_probe_wait_ms` | 5000 (the XMPP watcher is probed this long before a refresh) |
 //! | `admin.listen` | `127.0.0.1:9464` |
 //! | `log.format` / `log.level` | `"text"` / `"info"` |
+//! | `log.redact` | true (user parts of URIs/JIDs hashed in logs) |
 
 mod file;
 
@@ -301,6 +302,9 @@ pub struct LogSettings {
     pub format: LogFormat,
     /// `tracing` filter directive (`RUST_LOG` overrides it).
     pub level: String,
+    /// Show SIP URIs and JIDs with the user part (and a JID's resource)
+    /// replaced by a keyed hash (see [`crate::redact`]). Default true.
+    pub redact: bool,
 }
 
 /// A configuration error: where, and what.
@@ -645,6 +649,7 @@ impl Validator<'_> {
                 },
             },
             level: f.log.level.clone().unwrap_or_else(|| "info".into()),
+            redact: f.log.redact.unwrap_or(true),
         };
         Ok(Config {
             sip,

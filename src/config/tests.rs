@@ -639,3 +639,13 @@ fn tls_errors_name_their_key_and_line() {
         assert!(!e.to_string().contains("BEGIN"), "no PEM in errors: {e}");
     }
 }
+
+#[test]
+fn log_redact_defaults_on_and_is_a_bool() {
+    let c = Config::parse("", "t.toml").unwrap();
+    assert!(c.log.redact, "addresses are redacted unless turned off");
+    let c = Config::parse("[log]\nredact = false\n", "t.toml").unwrap();
+    assert!(!c.log.redact);
+    let e = err("[log]\nformat = \"json\"\nredact = \"yes\"\n");
+    assert_eq!((e.origin(), e.line()), ("t.toml", 3), "{e}");
+}

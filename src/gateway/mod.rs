@@ -405,18 +405,45 @@ impl Gateway {
         } else {
             Transport::Udp
         };
+        // One span per received message, named after its transaction
+        // (Call-ID, CSeq, method), so every event of its handling carries
+        // them; addresses go through `redact`.
         match crate::sip::parse(bytes.clone(), framing, &self.config.limits) {
             Ok(Message::Request(req)) => {
+                let span = tracing::info_span!(
+                    "sip_request",
+                    method = %req.method(),
+                    call_id = %req.call_id(),
+                    cseq = req.cseq().seq(),
+                    from = %crate::redact::addr(req.from().uri().as_str()),
+                    to = %crate::redact::addr(req.to().uri().as_str()),
+                    peer = %remote,
+                    transport = transport.as_str(),
+                );
+                let _in = span.enter();
                 self.stats.sip_requests_received += 1;
                 self.on_request(now, remote, transport, req, identity);
+                self.pump(now);
             }
             Ok(Message::Response(resp)) => {
+                let span = tracing::info_span!(
+                    "sip_response",
+                    status = resp.status().as_u16(),
+                    method = %resp.cseq().method(),
+                    call_id = %resp.call_id(),
+                    cseq = resp.cseq().seq(),
+                    peer = %remote,
+                );
+                let _in = span.enter();
                 self.stats.sip_responses_received += 1;
                 self.on_response(now, resp);
+                self.pump(now);
             }
-            Err(e) => self.on_parse_error(remote, transport, &bytes, &e),
+            Err(e) => {
+                self.on_parse_error(remote, transport, &bytes, &e);
+                self.pump(now);
+            }
         }
-        self.pump(now);
     }
 
     /// A transmit to `dst` failed (RFC 3261 §17.1.4). Every client

@@ -378,6 +378,11 @@ impl Gateway {
         {
             Ok(client) => {
                 self.stats.messages_relayed += 1;
+                tracing::debug!(
+                    next_hop = %hop.addr,
+                    transport = hop.transport.as_str(),
+                    "relaying"
+                );
                 if hop.transport == Transport::Tls {
                     self.name_tls_transmit(hop, tls_name.clone());
                 }
@@ -438,6 +443,7 @@ impl Gateway {
             return;
         };
         self.record_sip_outbound(now, &p, outcome);
+        tracing::debug!(next_hop = %p.next_hop.addr, outcome = ?outcome, "relay leg finished");
         let carried = self.final_headers.remove(&client).unwrap_or_default();
         let tls_refused = self.tls_failures.remove(&client);
         let retryable = match outcome {

@@ -124,6 +124,10 @@ impl Gateway {
     /// Bytes read on connection `conn`.
     pub fn handle_xmpp_bytes(&mut self, now: Instant, conn: u64, bytes: &[u8]) {
         let now = self.clamp(now);
+        // The XMPP stream's span: every stanza handled from these bytes
+        // (and what it causes on the SIP side) is inside it.
+        let span = tracing::info_span!("xmpp_stream", conn);
+        let _in = span.enter();
         if let Some(link) = self.xmpp.as_mut().filter(|l| l.conn == conn) {
             link.component.handle_bytes(now, bytes, &mut self.rng);
         }
@@ -238,6 +242,16 @@ impl Gateway {
     /// its window is mapped back to SIP; a request we cannot act on gets an
     /// error reply; anything else is not answered.
     fn on_xmpp_stanza(&mut self, now: Instant, el: Element) {
+        let span = tracing::info_span!(
+            "xmpp_stanza",
+            kind = el.name(),
+            r#type = el.attr("type").unwrap_or(""),
+            id = el.attr("id").unwrap_or(""),
+            from = %crate::redact::addr(el.attr("from").unwrap_or("")),
+            to = %crate::redact::addr(el.attr("to").unwrap_or("")),
+        );
+        let _in = span.enter();
+        tracing::debug!("xmpp stanza received");
         if el.name() == "message" && el.attr("type") == Some("error") {
             self.on_xmpp_message_error(now, &el);
             return;

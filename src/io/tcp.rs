@@ -133,7 +133,8 @@ pub(crate) struct StreamMeta {
 
 /// Runs one established stream connection: a writer task draining `rx`,
 /// and a reader cutting messages with `sip::frame` until EOF, an
-/// unframeable stream or the idle timeout.
+/// unframeable stream or the idle timeout. Its span names the connection.
+#[tracing::instrument(name = "sip_conn", level = "info", skip_all, fields(transport = meta.transport.as_str(), peer = %remote))]
 pub(crate) async fn run_stream<S>(
     stream: S,
     remote: SocketAddr,

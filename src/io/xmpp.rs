@@ -12,6 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
+use tracing::Instrument;
 
 use crate::io::driver::IoEvent;
 
@@ -44,7 +45,7 @@ impl XmppConn {
 /// Opens connection `conn` to `addr` in its own task.
 pub(crate) fn connect(conn: u64, addr: SocketAddr, events: mpsc::Sender<IoEvent>) -> XmppConn {
     let (tx, rx) = mpsc::channel::<Bytes>(WRITE_QUEUE);
-    let task = tokio::spawn(async move {
+    let run = async move {
         let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => {
@@ -97,7 +98,10 @@ pub(crate) fn connect(conn: u64, addr: SocketAddr, events: mpsc::Sender<IoEvent>
                 connect_failed: false,
             })
             .await;
-    });
+    };
+    // The XMPP stream's span: connect, reads and what they report.
+    let task =
+        tokio::spawn(run.instrument(tracing::info_span!("xmpp_stream", conn, server = %addr)));
     XmppConn {
         conn,
         writer: tx,

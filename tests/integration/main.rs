@@ -10,6 +10,7 @@ mod deploy;
 mod dns_routing;
 mod kamailio_presence;
 mod lifecycle;
+mod logging;
 mod metrics;
 mod presence;
 mod refusals;

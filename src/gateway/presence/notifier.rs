@@ -250,6 +250,8 @@ impl Gateway {
         };
         let fetch = granted == 0;
         let id = self.new_sub_id("n-");
+        // The dialog's span (RFC 3261 §12: the subscription is its dialog).
+        let _dialog = tracing::info_span!("dialog", sub = %id, call_id = %dialog.call_id).entered();
         let contact = self.presence_contact(
             self.presence_next_hop(&dialog.remote_target)
                 .map_or(crate::sip::Transport::Udp, |h| h.transport),
@@ -356,6 +358,7 @@ impl Gateway {
                 Vec::new(),
             );
         };
+        let _dialog = tracing::info_span!("dialog", sub = %id, call_id = %key.0).entered();
         let cfg = self.config.presence.clone();
         let Some(sub) = self.presence.notifier.subs.get_mut(&id) else {
             return self.respond(
@@ -631,6 +634,8 @@ impl Gateway {
             let Some(sub) = self.presence.notifier.subs.get(&id) else {
                 continue;
             };
+            let _dialog =
+                tracing::info_span!("dialog", sub = %id, call_id = %sub.dialog.call_id).entered();
             if sub.expires_at <= now && sub.terminating.is_none() {
                 self.notifier_end(now, &id, "timeout");
             } else if sub.notify_due.is_some_and(|d| d <= now) {

@@ -419,6 +419,7 @@ impl Gateway {
         }
         let id = self.new_sub_id(if fetch { "f-" } else { "s-" });
         let dialog = self.new_subscriber_dialog(&src.to_string(), &presentity_uri);
+        let _dialog = tracing::info_span!("dialog", sub = %id, call_id = %dialog.call_id).entered();
         let ask = if fetch {
             0
         } else {
@@ -686,6 +687,7 @@ impl Gateway {
                 Vec::new(),
             );
         };
+        let _dialog = tracing::info_span!("dialog", sub = %id, call_id = %req.call_id()).entered();
         let Some(state) = req
             .header("Subscription-State")
             .and_then(subscription_state)
@@ -972,6 +974,8 @@ impl Gateway {
                 continue;
             };
             sub.wake = None;
+            let _dialog =
+                tracing::info_span!("dialog", sub = %id, call_id = %sub.dialog.call_id).entered();
             self.subscriber_wake(now, &id);
             self.presence.subscriber.rearm(&id, now);
         }
