@@ -3,7 +3,8 @@
 # are missing: sipp (Debian package sip-tester), openssl (S/MIME signing and
 # verification), dnsmasq (DNS zones for routing tests), Prosody and
 # slixmpp (XMPP interop), Kamailio with its presence modules (the SIP
-# SIMPLE presence server peer), and, for the fuzz smoke run, cargo-fuzz. Package
+# SIMPLE presence server peer), promtool (deploy/prometheus checks), and,
+# for the fuzz smoke run, cargo-fuzz. Package
 # scripts are never allowed to start system daemons (policy-rc.d). Idempotent; needs
 # root (or sudo) only when something is actually missing.
 set -euo pipefail
@@ -23,6 +24,9 @@ command -v dnsmasq >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ] || need_pkgs+=(dn
 # system service is never started (policy-rc.d below).
 [ -x /usr/sbin/kamailio ] || need_pkgs+=(kamailio)
 [ -e /usr/lib/x86_64-linux-gnu/kamailio/modules/presence_xml.so ] || need_pkgs+=(kamailio-presence-modules)
+# promtool (Debian's prometheus package; its service is never started)
+# checks deploy/prometheus and runs the alert rules' unit tests.
+command -v promtool >/dev/null 2>&1 || need_pkgs+=(prometheus)
 # libssl-dev + pkg-config build the openssl dev-dependency used by tests.
 dpkg-query -W -f='${Status}' libssl-dev 2>/dev/null | grep -q "install ok installed" || need_pkgs+=(libssl-dev)
 command -v pkg-config >/dev/null 2>&1 || need_pkgs+=(pkg-config)
@@ -46,4 +50,4 @@ if [ "${WITH_FUZZ:-1}" = 1 ] && ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --version 0.13.2 --locked
 fi
 
-echo "install-peers: $( { sipp -v 2>&1 || true; } | grep -m1 -io 'sipp v[0-9.]*' || echo 'sipp ?'), $(openssl version), $(dnsmasq --version | head -1), $(/usr/sbin/kamailio -v 2>&1 | head -1)"
+echo "install-peers: $( { sipp -v 2>&1 || true; } | grep -m1 -io 'sipp v[0-9.]*' || echo 'sipp ?'), $(openssl version), $(dnsmasq --version | head -1), $(/usr/sbin/kamailio -v 2>&1 | head -1), $(promtool --version 2>&1 | head -1)"

@@ -458,3 +458,32 @@ fn systemd_unit_and_dockerfile_are_consistent() {
     }
     check_config(&deploy_dir().join("container/gateway.toml"));
 }
+
+/// Prometheus's own checker on the scrape config and the alert rules, and
+/// the alerts' unit tests (deploy/prometheus/alerts_test.yml: link down,
+/// error ratio and subscription churn fire on the series that should fire
+/// them, only after their `for`). promtool comes with Debian's prometheus
+/// package (scripts/install-peers.sh).
+#[test]
+fn promtool_checks_config_and_rules_and_the_alert_tests_pass() {
+    require("promtool");
+    let dir = deploy_dir().join("prometheus");
+    for args in [
+        vec!["check", "config", "prometheus.yml"],
+        vec!["check", "rules", "alerts.yml"],
+        vec!["test", "rules", "alerts_test.yml"],
+    ] {
+        let out = Command::new("promtool")
+            .args(&args)
+            .current_dir(&dir)
+            .output()
+            .expect("run promtool");
+        assert!(
+            out.status.success(),
+            "promtool {}:\n{}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
