@@ -16,6 +16,7 @@ mod refusals;
 mod relay_sipp;
 mod resolve_cli;
 mod smime;
+mod torture;
 mod transactions;
 mod xmpp_content;
 mod xmpp_e2e;
