@@ -15,6 +15,7 @@ mod presence;
 mod refusals;
 mod relay_sipp;
 mod resolve_cli;
+mod rfc_examples;
 mod smime;
 mod torture;
 mod transactions;
