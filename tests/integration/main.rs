@@ -8,6 +8,7 @@ mod common;
 mod cli;
 mod deploy;
 mod dns_routing;
+mod fuzz_regressions;
 mod kamailio_presence;
 mod lifecycle;
 mod metrics;

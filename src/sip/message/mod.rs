@@ -34,9 +34,9 @@ mod salvage;
 mod uri;
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod rfc4475_tests;
+#[cfg(test)]
+mod tests;
 
 use std::io::Write as _;
 
