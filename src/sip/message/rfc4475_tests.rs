@@ -313,3 +313,29 @@ fn stream_framing_of_the_torture_messages() {
         );
     }
 }
+
+/// The rule behind intmeth (RFC 3261 §25.1 `quoted-pair`): a control octet
+/// is allowed only escaped inside a quoted string; bare, or escaped outside
+/// quotes, it still refuses the header line.
+#[test]
+fn control_octets_only_as_quoted_pairs() {
+    let with_to = |to: &[u8]| {
+        let mut m = b"OPTIONS sip:a@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n\
+From: <sip:b@example.com>;tag=1\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\nTo: "
+            .to_vec();
+        m.extend_from_slice(to);
+        m.extend_from_slice(b"\r\nContent-Length: 0\r\n\r\n");
+        parse(Bytes::from(m), Transport::Udp, &Limits::default()).map(|_| ())
+    };
+    assert!(with_to(b"\"a\\\x00b\\\x7f\" <sip:a@example.com>").is_ok());
+    assert!(with_to(b"\"a\\\\\" <sip:a@example.com>").is_ok());
+    for bad in [
+        &b"\"a\x00b\" <sip:a@example.com>"[..],
+        b"a\\\x07 <sip:a@example.com>",
+        b"\"a\\\\\x07\" <sip:a@example.com>",
+        b"\"a\\\rb\" <sip:a@example.com>",
+    ] {
+        let e = with_to(bad).unwrap_err();
+        assert_eq!(e.kind(), &K::BadHeaderLine, "{bad:?}");
+    }
+}
