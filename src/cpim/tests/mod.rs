@@ -7,6 +7,7 @@ mod errors;
 mod op;
 mod parse;
 mod prop;
+mod rfc_examples;
 mod uri;
 
 use bytes::Bytes;

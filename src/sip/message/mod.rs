@@ -34,6 +34,8 @@ mod salvage;
 mod uri;
 
 #[cfg(test)]
+mod rfc4475_tests;
+#[cfg(test)]
 mod tests;
 
 use std::io::Write as _;
@@ -488,17 +490,30 @@ fn check_version(v: &str) -> Result<(), ParseErrorKind> {
 }
 
 /// Position of a control character not allowed in a header value: any
-/// except HT, and CR/LF other than a CRLF folding before SP/HT.
+/// except HT, CR/LF other than a CRLF folding before SP/HT, and a control
+/// octet escaped inside a quoted string. RFC 3261 §25.1 `quoted-pair` is
+/// `"\" (%x00-09 / %x0B-0C / %x0E-7F)`, so `"BEL:\<07> NUL:\<00>"` is a
+/// valid display name (RFC 4475 §3.1.1.2); CR and LF can never be quoted.
 fn bad_control(v: &str) -> Option<usize> {
     let b = v.as_bytes();
-    b.iter().enumerate().position(|(i, &c)| match c {
-        b'\t' => false,
-        b'\r' => {
-            !(b.get(i.saturating_add(1)) == Some(&b'\n')
-                && matches!(b.get(i.saturating_add(2)), Some(b' ' | b'\t')))
+    let mut in_quote = false;
+    let mut escaped = false;
+    b.iter().enumerate().position(|(i, &c)| {
+        let quoted_pair = in_quote && escaped;
+        escaped = in_quote && !escaped && c == b'\\';
+        if c == b'"' && !quoted_pair {
+            in_quote = !in_quote;
         }
-        b'\n' => !(i > 0 && b.get(i.saturating_sub(1)) == Some(&b'\r')),
-        c => c < 0x20 || c == 0x7f,
+        match c {
+            b'\t' => false,
+            b'\r' => {
+                !(b.get(i.saturating_add(1)) == Some(&b'\n')
+                    && matches!(b.get(i.saturating_add(2)), Some(b' ' | b'\t')))
+            }
+            b'\n' => !(i > 0 && b.get(i.saturating_sub(1)) == Some(&b'\r')),
+            c if c < 0x20 || c == 0x7f => !quoted_pair,
+            _ => false,
+        }
     })
 }
 

@@ -156,6 +156,48 @@ impl Gateway {
         gw
     }
 
+    /// Like [`Gateway::start`], but with the given local `domains` and a
+    /// loopback peer that may assert `peer_domains` (`["*"]` for any), so a
+    /// test can address the gateway with foreign Request-URIs and From
+    /// domains (the RFC 4475 vectors use example.com/.net/.org). DNS is off.
+    pub fn start_with_domains(
+        name: &str,
+        domains: &[&str],
+        peer_domains: &[&str],
+        sip_extra: &str,
+        extra: &str,
+    ) -> Gateway {
+        let dir = scratch_dir(name);
+        let sip_port = free_port();
+        let admin_port = free_port();
+        let list = |v: &[&str]| {
+            v.iter()
+                .map(|d| format!("\"{d}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let config = format!(
+            "[sip]\nlisten = [\"udp://127.0.0.1:{sip_port}\", \"tcp://127.0.0.1:{sip_port}\"]\n{sip_extra}\n\
+             [gateway]\ndomains = [{}]\nstate_dir = \"{}\"\nnode_id = \"it-node\"\nrng_seed = 1\n\
+             [admin]\nlisten = \"127.0.0.1:{admin_port}\"\n\n\
+             [[peer]]\nname = \"loopback\"\naddresses = [\"127.0.0.1\"]\ndomains = [{}]\n\n{extra}\n\
+             [dns]\nenabled = false\n",
+            list(domains),
+            dir.join("state").display(),
+            list(peer_domains),
+        );
+        std::fs::write(dir.join("gateway.toml"), config).expect("write config");
+        let child = Self::spawn(&dir, "gateway.log");
+        let gw = Gateway {
+            child,
+            sip_port,
+            admin_port,
+            dir,
+        };
+        gw.wait_ready();
+        gw
+    }
+
     fn spawn(dir: &Path, log_name: &str) -> Child {
         let log = std::fs::File::create(dir.join(log_name)).expect("log file");
         Command::new(env!("CARGO_BIN_EXE_cpim-gateway"))
