@@ -506,6 +506,8 @@ if [ "$WHAT" = xmpp ] || [ "$WHAT" = all ]; then
   for w in $XMPP_WINDOWS; do cp "$RUN/gw-xmpp-w$w/gateway.log" "$OUT/xmpp/gateway-w$w.log" 2>/dev/null || true; done
   cp "$RUN/kamailio/kamailio.log" "$OUT/xmpp/kamailio.log" 2>/dev/null || true
   tail -n 200 "$RUN/prosody/prosody.log" > "$OUT/xmpp/prosody.log.tail" 2>/dev/null || true
+  # the SUTs of this path stop here (Prosody stays for the presence path)
+  for s in "${specs[@]}"; do IFS=: read -r _ pid _ <<<"$s"; stop_pid "$pid"; forget "$pid"; done
 fi
 
 # ---------------------------------------------------------------- presence
