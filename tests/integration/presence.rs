@@ -59,7 +59,15 @@ const OUTBOUND_ACTIVE: &str = "subscriptions{direction=\"outbound\",state=\"acti
 fn sip_watcher_of_an_xmpp_user_gets_pending_active_open_then_closed() {
     let dir = scratch_dir("presence-sip-watcher");
     let prosody = Prosody::start(&dir, "cpim.xmpp.test", "cpim-secret");
-    let gw = Gateway::start("presence-sip-watcher", "", &config(&prosody, None, ""));
+    // JSON logs at debug: the dialog and XMPP spans are checked below.
+    let gw = Gateway::start(
+        "presence-sip-watcher",
+        "",
+        &format!(
+            "{}\n[log]\nformat = \"json\"\nlevel = \"debug\"\n",
+            config(&prosody, None, "")
+        ),
+    );
     wait_link(&gw);
     // Bob is online, away, and approves subscription requests; after 8 s
     // his client leaves (unavailable). The watcher gives up after 10 s
@@ -110,6 +118,36 @@ fn sip_watcher_of_an_xmpp_user_gets_pending_active_open_then_closed() {
         got.iter().filter_map(|m| header_of(m, "Call-ID")).collect();
     assert_eq!(call_ids.len(), 1, "{got:#?}");
     assert!(gw.wait_metric("subscriptions_created_total", 1) >= 1);
+    // Logs (issue 7): the subscription's events carry its dialog span, the
+    // XMPP side its stream and stanza spans; JIDs and URIs are redacted.
+    let log = gw.log();
+    let spans: Vec<serde_json::Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|e| e.get("spans").and_then(|s| s.as_array()).cloned())
+        .flatten()
+        .collect();
+    let named = |n: &'static str| spans.iter().filter(move |s| s["name"] == n);
+    let call_id = call_ids.iter().next().copied().unwrap_or_default();
+    assert!(
+        named("dialog")
+            .any(|d| d["call_id"] == call_id
+                && d["sub"].as_str().is_some_and(|s| s.starts_with("n-"))),
+        "dialog span of {call_id}:\n{log}"
+    );
+    assert!(named("xmpp_stream").next().is_some(), "{log}");
+    assert!(
+        named("xmpp_stanza").any(|s| s["kind"] == "presence"
+            && s["from"]
+                .as_str()
+                .is_some_and(|f| f.ends_with("@xmpp.test/~"))),
+        "presence stanza spans with redacted JIDs:\n{log}"
+    );
+    assert!(!log.contains("bob@xmpp.test"), "JIDs redacted: {log}");
+    assert!(
+        !log.contains("feeding the cat"),
+        "no presence text above trace"
+    );
 }
 
 #[test]

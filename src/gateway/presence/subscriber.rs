@@ -530,7 +530,16 @@ impl Gateway {
         let code = resp.status().as_u16();
         if (200..300).contains(&code) {
             if sub.closing {
-                return self.subscriber_end(id, "unsubscribed", false);
+                if sub.dialog.remote_tag.is_empty() {
+                    return self.subscriber_end(id, "unsubscribed", false);
+                }
+                // RFC 6665 §4.1.2.3: the notifier's final NOTIFY
+                // (terminated) follows; answer it in the dialog, waiting
+                // at most Timer N.
+                let at = now + TIMER_N;
+                sub.timer_n = Some(at);
+                self.presence.subscriber.schedule(id, at);
+                return;
             }
             let granted = resp
                 .header("Expires")
@@ -989,7 +998,7 @@ impl Gateway {
         };
         if sub.timer_n.is_some_and(|t| t <= now) {
             sub.timer_n = None;
-            if sub.dialog.remote_tag.is_empty() || sub.fetch {
+            if sub.dialog.remote_tag.is_empty() || sub.fetch || sub.closing {
                 self.subscriber_end(
                     id,
                     "no NOTIFY (Timer N)",
