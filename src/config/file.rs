@@ -117,6 +117,8 @@ pub(crate) struct PeerEntry {
     pub(crate) domains: Vec<Spanned<String>>,
     #[serde(default)]
     pub(crate) tls_names: Vec<Spanned<String>>,
+    pub(crate) rate: Option<Spanned<f64>>,
+    pub(crate) burst: Option<Spanned<f64>>,
 }
 
 /// `[tls]`: certificate, key and trust for SIP over TLS. Only file paths
@@ -143,6 +145,9 @@ pub(crate) struct DomainPolicyEntry {
     pub(crate) action: Spanned<String>,
     pub(crate) rate: Option<Spanned<f64>>,
     pub(crate) burst: Option<Spanned<f64>>,
+    pub(crate) scope: Option<Spanned<String>>,
+    pub(crate) require_tls: Option<bool>,
+    pub(crate) max_subscriptions: Option<Spanned<usize>>,
 }
 
 /// `[policy]`

@@ -639,3 +639,77 @@ fn tls_errors_name_their_key_and_line() {
         assert!(!e.to_string().contains("BEGIN"), "no PEM in errors: {e}");
     }
 }
+
+#[test]
+fn peer_rate_and_domain_policy_overload_keys() {
+    use crate::gateway::policy::{Rate, RateScope};
+    let c = Config::parse(
+        "[[peer]]\nname = \"a\"\naddresses = [\"127.0.0.1\"]\ndomains = [\"a.test\"]\nrate = 5.0\nburst = 10.0\n\n\
+         [[peer]]\nname = \"b\"\naddresses = [\"127.0.0.2\"]\ndomains = [\"b.test\"]\nrate = 2.5\n\n\
+         [[peer]]\nname = \"c\"\naddresses = [\"127.0.0.3\"]\ndomains = [\"c.test\"]\n\n\
+         [[domain_policy]]\ndomain = \"*.partner.test\"\naction = \"rate-limit\"\nrate = 1.0\nscope = \"domain\"\n\
+         require_tls = true\nmax_subscriptions = 50\n\n\
+         [[domain_policy]]\ndomain = \"other.test\"\naction = \"allow\"\n",
+        "o.toml",
+    )
+    .unwrap();
+    let rates: Vec<_> = c.policy.peers.iter().map(|p| p.rate).collect();
+    assert_eq!(
+        rates,
+        vec![
+            Some(Rate {
+                per_second: 5.0,
+                burst: 10.0
+            }),
+            Some(Rate {
+                per_second: 2.5,
+                burst: 2.5
+            }),
+            None
+        ]
+    );
+    let r = &c.policy.domain_rules[0];
+    assert_eq!(r.scope, RateScope::Domain);
+    assert!(r.require_tls);
+    assert_eq!(r.max_subscriptions, Some(50));
+    let d = &c.policy.domain_rules[1];
+    assert_eq!(
+        (d.scope, d.require_tls, d.max_subscriptions),
+        (RateScope::Rule, false, None)
+    );
+    let peer = "[[peer]]\nname = \"a\"\naddresses = [\"127.0.0.1\"]\ndomains = [\"a.test\"]\n";
+    for (src, line, key) in [
+        (format!("{peer}rate = 0.0\n"), 5, "peer.rate"),
+        (format!("{peer}rate = 2000000.0\n"), 5, "peer.rate"),
+        (format!("{peer}rate = 1.0\nburst = 0.5\n"), 6, "peer.burst"),
+        (format!("{peer}burst = 3.0\n"), 5, "peer.burst"),
+        (format!("{peer}rate = \"fast\"\n"), 5, "invalid type"),
+        (
+            "[[domain_policy]]\ndomain = \"a.test\"\naction = \"rate-limit\"\nrate = 1.0\nscope = \"peer\"\n"
+                .into(),
+            5,
+            "domain_policy.scope",
+        ),
+        (
+            "[[domain_policy]]\ndomain = \"a.test\"\naction = \"deny\"\nscope = \"domain\"\n".into(),
+            4,
+            "domain_policy.scope",
+        ),
+        (
+            "[[domain_policy]]\ndomain = \"a.test\"\naction = \"allow\"\nmax_subscriptions = 0\n"
+                .into(),
+            4,
+            "domain_policy.max_subscriptions",
+        ),
+        (
+            "[[domain_policy]]\ndomain = \"a.test\"\naction = \"allow\"\nrequire_tls = \"yes\"\n"
+                .into(),
+            4,
+            "invalid type",
+        ),
+    ] {
+        let e = err(&src);
+        assert_eq!(e.line(), line, "{src:?}: {e}");
+        assert!(e.to_string().contains(key), "{src:?}: {e}");
+    }
+}

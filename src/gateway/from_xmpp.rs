@@ -161,13 +161,18 @@ impl Gateway {
             .check_domain(now, from_im.domain())
             .and_then(|()| self.policy.check_domain(now, to_im.domain()))
         {
-            self.stats.refused_policy += 1;
-            return self.xmpp_error_to(
-                el,
-                ErrorType::Cancel,
-                ErrorCondition::Forbidden,
-                &refusal.to_string(),
-            );
+            // RFC 6120 §8.3.3.18: an exhausted rate limit is a temporary
+            // `<resource-constraint/>` (type wait); anything else is
+            // `<forbidden/>` (§8.3.3.6).
+            self.stats.count_policy_refusal(&refusal);
+            let (kind, condition) = if refusal.retry_after_secs().is_some() {
+                self.stats.refused_rate_limit += 1;
+                (ErrorType::Wait, ErrorCondition::ResourceConstraint)
+            } else {
+                self.stats.refused_policy += 1;
+                (ErrorType::Cancel, ErrorCondition::Forbidden)
+            };
+            return self.xmpp_error_to(el, kind, condition, &refusal.to_string());
         }
         let request_uri = dest.to_string();
         let Ok(uri) = SipUri::parse(&request_uri, &Limits::default()) else {
@@ -221,6 +226,7 @@ impl Gateway {
         }
         if self.pending_relays() >= self.config.max_pending_relays {
             self.stats.refused_overload += 1;
+            self.stats.shed.xmpp += 1;
             return self.xmpp_error_to(
                 el,
                 ErrorType::Wait,
@@ -250,6 +256,7 @@ impl Gateway {
         let queue = self.sip_queues.entry(key).or_default();
         if queue.len() >= MAX_QUEUED_PER_DESTINATION {
             self.stats.refused_overload += 1;
+            self.stats.shed.xmpp += 1;
             let why = format!("destination queue full ({MAX_QUEUED_PER_DESTINATION} messages)");
             return self.answer_xmpp_origin(
                 now,

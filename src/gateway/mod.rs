@@ -41,8 +41,10 @@
 mod composing;
 mod from_xmpp;
 pub mod lifecycle;
+mod overload;
 pub mod policy;
 mod presence;
+pub mod rate;
 mod relay;
 pub mod stats;
 mod to_xmpp;
@@ -68,11 +70,12 @@ use crate::sip::transaction::{
 use crate::sip::{Limits, Message, Method, Request, StatusCode, Transmit, Transport};
 use crate::translate::status::StatusTable;
 
+pub use overload::SHED_RETRY_AFTER_SECS;
 pub use policy::{PeerIdentity, Policy, PolicyConfig};
 pub use presence::PresenceConfig;
 pub use stats::{
     Binding, Direction, GatewayStats, LinkState, NativeCode, Operation, OperationKind, Outcome,
-    StatsSnapshot,
+    ShedCounts, StatsSnapshot,
 };
 pub use xmpp_link::XmppLinkConfig;
 
@@ -405,6 +408,12 @@ impl Gateway {
         } else {
             Transport::Udp
         };
+        // Overload: shed new work from the headers alone, before the full
+        // parse (see `overload.rs`).
+        if self.shed_from_headers(now, remote, transport, &bytes) == overload::Shed::Done {
+            self.pump(now);
+            return;
+        }
         match crate::sip::parse(bytes.clone(), framing, &self.config.limits) {
             Ok(Message::Request(req)) => {
                 self.stats.sip_requests_received += 1;
@@ -635,7 +644,30 @@ impl Gateway {
                 self.respond(now, handle, &req, StatusCode::SERVICE_UNAVAILABLE, hdrs);
             }
             Method::Message => self.relay(now, remote, identity.as_deref(), handle, req),
-            Method::Subscribe => self.on_sip_subscribe(now, remote, handle, req),
+            Method::Subscribe => {
+                // One engine for every binding: a new subscription meets
+                // the peer's rate limit and `require_tls` here; its domain
+                // rules are applied with the presence checks.
+                if req.to().tag().is_none()
+                    && let Err(refusal) = self.policy.admit_peer(
+                        now,
+                        remote.ip(),
+                        identity.as_deref(),
+                        req.from().uri().host(),
+                    )
+                {
+                    self.stats.count_policy_refusal(&refusal);
+                    let mut hdrs = vec![("Warning".into(), self.warning(&refusal.to_string()))];
+                    if let Some(secs) = refusal.retry_after_secs() {
+                        self.stats.refused_rate_limit += 1;
+                        hdrs.push(("Retry-After".into(), secs.max(1).to_string()));
+                    } else {
+                        self.stats.refused_policy += 1;
+                    }
+                    return self.respond(now, handle, &req, refusal.sip_status(), hdrs);
+                }
+                self.on_sip_subscribe(now, remote, handle, req)
+            }
             Method::Notify => self.on_sip_notify(now, remote, handle, req),
             Method::Invite => {
                 self.stats.sip_invites_rejected += 1;

@@ -1,19 +1,29 @@
 //! Federation policy (one engine for every binding): which peer may assert
 //! which source domains, which destination domains are refused, and the
-//! per-domain rules (allow, deny, or allow with a rate limit) applied to the
-//! source and destination domain of every CPIM operation.
+//! per-domain rules (allow, deny, or allow with a rate limit; require a
+//! mutual-TLS identity; cap subscriptions) applied to the source and
+//! destination domain of every CPIM operation, plus a token bucket per peer.
 //!
 //! A peer is identified by its network address, or by the verified client
 //! certificate of a mutual-TLS connection: the certificate's subjectAltName
 //! DNS names (RFC 5922 §7.1, §7.2) arrive with the request as a
 //! [`PeerIdentity`], extracted by `src/io/` after the chain was verified.
-//! The decision is pure; the gateway counts refusals and answers them (403
-//! on SIP).
+//! The decision is pure (time is passed in); the gateway counts refusals
+//! and answers them: 403 on SIP, or 503 with Retry-After for an exhausted
+//! rate limit (RFC 3261 §21.5.4); on XMPP `<forbidden/>` or
+//! `<resource-constraint/>` of type `wait` (RFC 6120 §8.3.3.18).
 
 use std::net::IpAddr;
 use std::time::Instant;
 
+pub use super::rate::Rate;
+use super::rate::{KeyedBuckets, TokenBucket};
 use crate::route::DomainPattern;
+use crate::sip::StatusCode;
+
+/// Buckets one `scope = "domain"` rule keeps (one per matching domain);
+/// see [`KeyedBuckets`] for what happens at the bound.
+pub const MAX_DOMAIN_BUCKETS: usize = 10_000;
 
 /// An IP network in CIDR notation (`127.0.0.0/8`, `::1/128`, or a bare
 /// address meaning a single host).
@@ -94,6 +104,9 @@ pub struct Peer {
     /// a request whose verified client certificate carries a matching
     /// subjectAltName DNS name is this peer, whatever its address.
     pub tls_names: Vec<DomainPattern>,
+    /// Token bucket over every operation the peer sends (`[[peer]] rate`,
+    /// `burst`); `None`: unlimited. The excess gets 503 + Retry-After.
+    pub rate: Option<Rate>,
 }
 
 /// Who the sender of a request proved to be: the subjectAltName DNS names
@@ -185,21 +198,58 @@ pub enum DomainAction {
     },
 }
 
-/// One `[[domain_policy]]` rule. A rate limit is one token bucket per rule,
-/// shared by every domain the pattern matches.
+/// Which bucket a rate-limit rule draws from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RateScope {
+    /// One bucket for the rule, shared by every domain it matches
+    /// (`scope = "rule"`, the default).
+    #[default]
+    Rule,
+    /// One bucket per domain the rule matches (`scope = "domain"`): each
+    /// asserted source domain (and each destination domain) has its own
+    /// allowance. At most [`MAX_DOMAIN_BUCKETS`] are kept per rule.
+    Domain,
+}
+
+/// One `[[domain_policy]]` rule: what to do with a domain the pattern
+/// matches (the most specific matching rule wins).
 #[derive(Clone, Debug, PartialEq)]
 pub struct DomainRule {
     /// Which domains.
     pub domain: DomainPattern,
     /// What to do.
     pub action: DomainAction,
+    /// Whose bucket a rate limit draws from.
+    pub scope: RateScope,
+    /// A SIP request asserting a matching *source* domain must come from
+    /// a peer identified by a verified mutual-TLS client certificate
+    /// (RFC 5922 §7.2); otherwise 403.
+    pub require_tls: bool,
+    /// Subscriptions a matching watcher domain may hold through the gateway
+    /// (each domain counted on its own); `None`: only the `[presence]`
+    /// limits apply.
+    pub max_subscriptions: Option<usize>,
 }
 
-/// A token bucket, refilled from `now` passed in.
-#[derive(Clone, Copy, Debug)]
-struct Bucket {
-    tokens: f64,
-    last: Option<Instant>,
+impl DomainRule {
+    /// A rule with only an action (rule-wide bucket, no TLS requirement,
+    /// no subscription cap).
+    pub fn new(domain: DomainPattern, action: DomainAction) -> DomainRule {
+        DomainRule {
+            domain,
+            action,
+            scope: RateScope::Rule,
+            require_tls: false,
+            max_subscriptions: None,
+        }
+    }
+
+    fn rate(&self) -> Option<Rate> {
+        match self.action {
+            DomainAction::RateLimit { per_second, burst } => Some(Rate { per_second, burst }),
+            DomainAction::Allow | DomainAction::Deny => None,
+        }
+    }
 }
 
 impl Default for PolicyConfig {
@@ -217,6 +267,7 @@ impl Default for PolicyConfig {
                 networks,
                 domains: any,
                 tls_names: Vec::new(),
+                rate: None,
             }],
             unknown_peer: UnknownPeer::Reject,
             deny_destinations: Vec::new(),
@@ -254,39 +305,95 @@ pub enum Refusal {
         /// Seconds until a token is available.
         retry_after_secs: u32,
     },
+    /// The peer's own rate limit (`[[peer]] rate`) is exhausted.
+    #[error("rate limit for peer {peer} exceeded; retry after {retry_after_secs} s")]
+    PeerRateLimited {
+        /// The peer's name.
+        peer: String,
+        /// Seconds until a token is available.
+        retry_after_secs: u32,
+    },
+    /// The source domain may only be asserted over mutual TLS
+    /// (`require_tls`), and the request did not come with a verified
+    /// client certificate naming a peer.
+    #[error("source domain {0} requires a mutual-TLS authenticated peer")]
+    TlsRequired(String),
+}
+
+impl Refusal {
+    /// Seconds until a retry can succeed, for the rate-limit refusals
+    /// (SIP `Retry-After`, RFC 3261 §20.33); `None` for the others, which
+    /// a retry does not cure.
+    pub fn retry_after_secs(&self) -> Option<u32> {
+        match self {
+            Refusal::RateLimited {
+                retry_after_secs, ..
+            }
+            | Refusal::PeerRateLimited {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
+        }
+    }
+
+    /// The SIP answer: 503 for a rate limit (RFC 3261 §21.5.4, with
+    /// Retry-After), 403 for everything else (§21.4.4).
+    pub fn sip_status(&self) -> StatusCode {
+        if self.retry_after_secs().is_some() {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::FORBIDDEN
+        }
+    }
 }
 
 /// The policy engine.
 #[derive(Clone, Debug)]
 pub struct Policy {
     config: PolicyConfig,
-    /// One bucket per rule (used only by rate-limit rules).
-    buckets: Vec<Bucket>,
+    /// One bucket per rule (used by `scope = "rule"` rate limits).
+    rule_buckets: Vec<TokenBucket>,
+    /// Buckets per domain, per rule (used by `scope = "domain"`).
+    domain_buckets: Vec<KeyedBuckets>,
+    /// One bucket per peer (used by peers with a `rate`).
+    peer_buckets: Vec<TokenBucket>,
+}
+
+/// Who a request comes from, as policy established it.
+#[derive(Clone, Copy, Debug)]
+struct Identified {
+    /// Index of the matching peer (`None`: an allowed unknown peer).
+    peer: Option<usize>,
+    /// Whether the peer was named by a verified mutual-TLS identity.
+    by_tls: bool,
 }
 
 impl Policy {
     /// Builds the engine.
     pub fn new(config: PolicyConfig) -> Policy {
-        let buckets = config
+        let full = |rate: Option<Rate>| {
+            TokenBucket::full(rate.unwrap_or(Rate {
+                per_second: 1.0,
+                burst: 0.0,
+            }))
+        };
+        let rule_buckets = config.domain_rules.iter().map(|r| full(r.rate())).collect();
+        let domain_buckets = config
             .domain_rules
             .iter()
-            .map(|r| match r.action {
-                DomainAction::RateLimit { burst, .. } => Bucket {
-                    tokens: burst,
-                    last: None,
-                },
-                DomainAction::Allow | DomainAction::Deny => Bucket {
-                    tokens: 0.0,
-                    last: None,
-                },
-            })
+            .map(|_| KeyedBuckets::new(MAX_DOMAIN_BUCKETS))
             .collect();
-        Policy { config, buckets }
+        let peer_buckets = config.peers.iter().map(|p| full(p.rate)).collect();
+        Policy {
+            config,
+            rule_buckets,
+            domain_buckets,
+            peer_buckets,
+        }
     }
 
-    /// Applies the per-domain rules to one domain of an operation (its
-    /// source or its destination). A rate-limited rule consumes a token.
-    pub fn check_domain(&mut self, now: Instant, domain: &str) -> Result<(), Refusal> {
+    /// The most specific rule matching `domain`.
+    fn rule_for(&self, domain: &str) -> Option<usize> {
         let mut best: Option<(usize, (u8, usize))> = None;
         for (i, r) in self.config.domain_rules.iter().enumerate() {
             if r.domain.matches(domain) {
@@ -296,36 +403,183 @@ impl Policy {
                 }
             }
         }
-        let Some((i, _)) = best else { return Ok(()) };
-        let (Some(rule), Some(bucket)) = (self.config.domain_rules.get(i), self.buckets.get_mut(i))
-        else {
+        best.map(|(i, _)| i)
+    }
+
+    /// Refuses a domain a `deny` rule matches.
+    fn check_denied(&self, rule: Option<usize>, domain: &str) -> Result<(), Refusal> {
+        match rule.and_then(|i| self.config.domain_rules.get(i)) {
+            Some(r) if r.action == DomainAction::Deny => {
+                Err(Refusal::DomainDenied(domain.to_string()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the rule's bucket for `domain` has a token (consumes none).
+    fn check_rule_rate(
+        &mut self,
+        now: Instant,
+        rule: Option<usize>,
+        domain: &str,
+    ) -> Result<(), Refusal> {
+        let Some((i, r)) = rule.and_then(|i| Some((i, self.config.domain_rules.get(i)?))) else {
             return Ok(());
         };
-        match rule.action {
-            DomainAction::Allow => Ok(()),
-            DomainAction::Deny => Err(Refusal::DomainDenied(domain.to_string())),
-            DomainAction::RateLimit { per_second, burst } => {
-                if let Some(last) = bucket.last {
-                    let dt = now.saturating_duration_since(last).as_secs_f64();
-                    bucket.tokens = (bucket.tokens + dt * per_second).min(burst);
+        let Some(rate) = r.rate() else { return Ok(()) };
+        let checked = match r.scope {
+            RateScope::Rule => self.rule_buckets.get_mut(i).map(|b| b.check(now, rate)),
+            RateScope::Domain => self
+                .domain_buckets
+                .get_mut(i)
+                .map(|b| b.check(now, &domain.to_ascii_lowercase(), rate)),
+        };
+        match checked {
+            Some(Err(retry_after_secs)) => Err(Refusal::RateLimited {
+                domain: domain.to_string(),
+                retry_after_secs,
+            }),
+            Some(Ok(())) | None => Ok(()),
+        }
+    }
+
+    /// Takes the token [`Policy::check_rule_rate`] found.
+    fn consume_rule_rate(&mut self, rule: Option<usize>, domain: &str) {
+        let Some((i, r)) = rule.and_then(|i| Some((i, self.config.domain_rules.get(i)?))) else {
+            return;
+        };
+        if r.rate().is_none() {
+            return;
+        }
+        match r.scope {
+            RateScope::Rule => {
+                if let Some(b) = self.rule_buckets.get_mut(i) {
+                    b.consume();
                 }
-                bucket.last = Some(now);
-                if bucket.tokens >= 1.0 {
-                    bucket.tokens -= 1.0;
-                    Ok(())
-                } else {
-                    let wait = if per_second > 0.0 {
-                        (1.0 - bucket.tokens) / per_second
-                    } else {
-                        60.0
-                    };
-                    Err(Refusal::RateLimited {
-                        domain: domain.to_string(),
-                        retry_after_secs: wait.ceil().clamp(1.0, 3600.0) as u32,
-                    })
+            }
+            RateScope::Domain => {
+                if let Some(b) = self.domain_buckets.get_mut(i) {
+                    b.consume(&domain.to_ascii_lowercase());
                 }
             }
         }
+    }
+
+    /// Whether the peer's own bucket has a token (consumes none).
+    fn check_peer_rate(&mut self, now: Instant, peer: Option<usize>) -> Result<(), Refusal> {
+        let Some(p) = peer.and_then(|i| self.config.peers.get(i)) else {
+            return Ok(());
+        };
+        let (Some(rate), Some(bucket)) = (p.rate, peer.and_then(|i| self.peer_buckets.get_mut(i)))
+        else {
+            return Ok(());
+        };
+        bucket
+            .check(now, rate)
+            .map_err(|retry_after_secs| Refusal::PeerRateLimited {
+                peer: p.name.clone(),
+                retry_after_secs,
+            })
+    }
+
+    fn consume_peer_rate(&mut self, peer: Option<usize>) {
+        let limited = peer
+            .and_then(|i| self.config.peers.get(i))
+            .is_some_and(|p| p.rate.is_some());
+        if limited && let Some(b) = peer.and_then(|i| self.peer_buckets.get_mut(i)) {
+            b.consume();
+        }
+    }
+
+    /// The `require_tls` check for a source domain.
+    fn check_tls_required(&self, who: Identified, source_domain: &str) -> Result<(), Refusal> {
+        let required = self
+            .rule_for(source_domain)
+            .and_then(|i| self.config.domain_rules.get(i))
+            .is_some_and(|r| r.require_tls);
+        if required && !who.by_tls {
+            return Err(Refusal::TlsRequired(source_domain.to_string()));
+        }
+        Ok(())
+    }
+
+    /// The whole policy for one operation, in order: who the peer is and
+    /// whether it may assert `source_domain` (mutual-TLS identity first,
+    /// then address), `require_tls`, the destination deny list, `deny`
+    /// rules for both domains, then the rate limits (the peer's bucket,
+    /// the source domain's rule, the destination domain's rule). Tokens
+    /// are taken only when every check passed, so a refused operation
+    /// costs no allowance. Returns the peer's name (`None` for an allowed
+    /// unknown peer).
+    pub fn admit(
+        &mut self,
+        now: Instant,
+        remote: IpAddr,
+        identity: Option<&PeerIdentity>,
+        source_domain: &str,
+        destination_domain: Option<&str>,
+    ) -> Result<Option<String>, Refusal> {
+        let who = self.identify(remote, identity, source_domain)?;
+        self.check_tls_required(who, source_domain)?;
+        let src_rule = self.rule_for(source_domain);
+        let dst_rule = destination_domain.and_then(|d| self.rule_for(d));
+        if let Some(d) = destination_domain {
+            self.check_destination(d)?;
+        }
+        self.check_denied(src_rule, source_domain)?;
+        if let Some(d) = destination_domain {
+            self.check_denied(dst_rule, d)?;
+        }
+        self.check_peer_rate(now, who.peer)?;
+        self.check_rule_rate(now, src_rule, source_domain)?;
+        if let Some(d) = destination_domain {
+            self.check_rule_rate(now, dst_rule, d)?;
+        }
+        self.consume_peer_rate(who.peer);
+        self.consume_rule_rate(src_rule, source_domain);
+        if let Some(d) = destination_domain {
+            self.consume_rule_rate(dst_rule, d);
+        }
+        Ok(self.peer_name(who.peer))
+    }
+
+    /// The peer-level part of [`Policy::admit`]: identity, `require_tls`
+    /// and the peer's bucket (takes a token). For operations whose domain
+    /// rules are applied elsewhere with [`Policy::check_domain`].
+    pub fn admit_peer(
+        &mut self,
+        now: Instant,
+        remote: IpAddr,
+        identity: Option<&PeerIdentity>,
+        source_domain: &str,
+    ) -> Result<Option<String>, Refusal> {
+        let who = self.identify(remote, identity, source_domain)?;
+        self.check_tls_required(who, source_domain)?;
+        self.check_peer_rate(now, who.peer)?;
+        self.consume_peer_rate(who.peer);
+        Ok(self.peer_name(who.peer))
+    }
+
+    fn peer_name(&self, peer: Option<usize>) -> Option<String> {
+        peer.and_then(|i| self.config.peers.get(i))
+            .map(|p| p.name.clone())
+    }
+
+    /// Applies the per-domain rules to one domain of an operation (its
+    /// source or its destination). A rate-limited rule consumes a token.
+    pub fn check_domain(&mut self, now: Instant, domain: &str) -> Result<(), Refusal> {
+        let rule = self.rule_for(domain);
+        self.check_denied(rule, domain)?;
+        self.check_rule_rate(now, rule, domain)?;
+        self.consume_rule_rate(rule, domain);
+        Ok(())
+    }
+
+    /// The subscription cap of the rule matching `domain`, if any.
+    pub fn max_subscriptions(&self, domain: &str) -> Option<usize> {
+        self.rule_for(domain)
+            .and_then(|i| self.config.domain_rules.get(i))
+            .and_then(|r| r.max_subscriptions)
     }
 
     /// Checks that the peer at `remote` may assert `source_domain`.
@@ -349,16 +603,32 @@ impl Policy {
         identity: Option<&PeerIdentity>,
         source_domain: &str,
     ) -> Result<Option<&str>, Refusal> {
+        let who = self.identify(remote, identity, source_domain)?;
+        Ok(who
+            .peer
+            .and_then(|i| self.config.peers.get(i))
+            .map(|p| p.name.as_str()))
+    }
+
+    fn identify(
+        &self,
+        remote: IpAddr,
+        identity: Option<&PeerIdentity>,
+        source_domain: &str,
+    ) -> Result<Identified, Refusal> {
+        let peers = &self.config.peers;
         if let Some(id) = identity {
             let mut named: Option<&Peer> = None;
-            for peer in self
-                .config
-                .peers
+            for (i, peer) in peers
                 .iter()
-                .filter(|p| id.matches_any(&p.tls_names))
+                .enumerate()
+                .filter(|(_, p)| id.matches_any(&p.tls_names))
             {
                 if peer.domains.iter().any(|d| d.matches(source_domain)) {
-                    return Ok(Some(&peer.name));
+                    return Ok(Identified {
+                        peer: Some(i),
+                        by_tls: true,
+                    });
                 }
                 named.get_or_insert(peer);
             }
@@ -370,14 +640,16 @@ impl Policy {
             }
         }
         let mut matched: Option<&Peer> = None;
-        for peer in self
-            .config
-            .peers
+        for (i, peer) in peers
             .iter()
-            .filter(|p| p.networks.iter().any(|n| n.contains(remote)))
+            .enumerate()
+            .filter(|(_, p)| p.networks.iter().any(|n| n.contains(remote)))
         {
             if peer.domains.iter().any(|d| d.matches(source_domain)) {
-                return Ok(Some(&peer.name));
+                return Ok(Identified {
+                    peer: Some(i),
+                    by_tls: false,
+                });
             }
             matched.get_or_insert(peer);
         }
@@ -386,7 +658,10 @@ impl Policy {
                 peer: peer.name.clone(),
                 domain: source_domain.to_string(),
             }),
-            (None, UnknownPeer::Allow) => Ok(None),
+            (None, UnknownPeer::Allow) => Ok(Identified {
+                peer: None,
+                by_tls: false,
+            }),
             (None, UnknownPeer::Reject) => Err(Refusal::UnknownPeer),
         }
     }
@@ -438,6 +713,7 @@ mod tests {
                 networks: vec![IpNet::parse("127.0.0.0/8").unwrap()],
                 domains: vec![DomainPattern::parse("sip.test").unwrap()],
                 tls_names: Vec::new(),
+                rate: None,
             }],
             unknown_peer: UnknownPeer::Reject,
             deny_destinations: vec![DomainPattern::parse("*.bad.test").unwrap()],
@@ -468,12 +744,14 @@ mod tests {
                     networks: Vec::new(),
                     domains: vec![pat("example.test")],
                     tls_names: vec![pat("example.test")],
+                    rate: None,
                 },
                 Peer {
                     name: "lan".into(),
                     networks: vec![IpNet::parse("10.0.0.0/8").unwrap()],
                     domains: vec![pat("lan.test")],
                     tls_names: Vec::new(),
+                    rate: None,
                 },
             ],
             unknown_peer: UnknownPeer::Reject,
@@ -546,10 +824,7 @@ mod tests {
         Policy::new(PolicyConfig {
             domain_rules: rules
                 .iter()
-                .map(|(d, a)| DomainRule {
-                    domain: DomainPattern::parse(d).unwrap(),
-                    action: *a,
-                })
+                .map(|(d, a)| DomainRule::new(DomainPattern::parse(d).unwrap(), *a))
                 .collect(),
             ..PolicyConfig::default()
         })
@@ -613,5 +888,171 @@ mod tests {
         assert_eq!(p.check_domain(t2, "other.test"), Ok(()));
         // Time going backwards refills nothing and does not panic.
         assert!(p.check_domain(t0, "limited.test").is_err());
+    }
+
+    fn peer_with_rate(per_second: f64, burst: f64) -> Policy {
+        Policy::new(PolicyConfig {
+            peers: vec![Peer {
+                name: "p".into(),
+                networks: vec![IpNet::parse("127.0.0.1").unwrap()],
+                domains: vec![DomainPattern::parse("*").unwrap()],
+                tls_names: Vec::new(),
+                rate: Some(Rate { per_second, burst }),
+            }],
+            ..PolicyConfig::default()
+        })
+    }
+
+    #[test]
+    fn peer_bucket_in_virtual_time() {
+        use std::time::Duration;
+        let mut p = peer_with_rate(4.0, 2.0);
+        #[allow(clippy::disallowed_methods)]
+        let t0 = Instant::now();
+        let admit = |p: &mut Policy, t| p.admit(t, ip("127.0.0.1"), None, "a.test", Some("b.test"));
+        assert_eq!(admit(&mut p, t0), Ok(Some("p".into())));
+        assert_eq!(admit(&mut p, t0), Ok(Some("p".into())));
+        let refused = admit(&mut p, t0).unwrap_err();
+        assert_eq!(
+            refused,
+            Refusal::PeerRateLimited {
+                peer: "p".into(),
+                retry_after_secs: 1
+            }
+        );
+        assert_eq!(refused.retry_after_secs(), Some(1));
+        assert_eq!(refused.sip_status(), StatusCode::SERVICE_UNAVAILABLE);
+        // 4 per second: 250 ms later exactly one more.
+        let t1 = t0 + Duration::from_millis(250);
+        assert!(admit(&mut p, t1).is_ok());
+        assert!(admit(&mut p, t1).is_err());
+        // Another address is another (here: unknown) peer, not limited by p.
+        assert_eq!(
+            p.admit(t1, ip("192.0.2.1"), None, "a.test", None),
+            Err(Refusal::UnknownPeer)
+        );
+        // admit_peer draws from the same bucket.
+        let t2 = t1 + Duration::from_millis(250);
+        assert!(p.admit_peer(t2, ip("127.0.0.1"), None, "a.test").is_ok());
+        assert!(p.admit_peer(t2, ip("127.0.0.1"), None, "a.test").is_err());
+    }
+
+    #[test]
+    fn per_domain_scope_keeps_a_bucket_per_source_domain() {
+        let mut rule = DomainRule::new(
+            DomainPattern::parse("*.partner.test").unwrap(),
+            DomainAction::RateLimit {
+                per_second: 1.0,
+                burst: 1.0,
+            },
+        );
+        rule.scope = RateScope::Domain;
+        let mut p = Policy::new(PolicyConfig {
+            domain_rules: vec![rule.clone()],
+            ..PolicyConfig::default()
+        });
+        #[allow(clippy::disallowed_methods)]
+        let t0 = Instant::now();
+        let lo = ip("127.0.0.1");
+        assert!(p.admit(t0, lo, None, "a.partner.test", None).is_ok());
+        assert!(p.admit(t0, lo, None, "B.partner.test", None).is_ok());
+        assert!(matches!(
+            p.admit(t0, lo, None, "a.partner.test", None),
+            Err(Refusal::RateLimited {
+                retry_after_secs: 1,
+                ..
+            })
+        ));
+        assert!(
+            p.admit(t0, lo, None, "b.partner.test", None).is_err(),
+            "case-insensitive"
+        );
+        // The same rule with the default scope shares one bucket.
+        rule.scope = RateScope::Rule;
+        let mut shared = Policy::new(PolicyConfig {
+            domain_rules: vec![rule],
+            ..PolicyConfig::default()
+        });
+        assert!(shared.admit(t0, lo, None, "a.partner.test", None).is_ok());
+        assert!(shared.admit(t0, lo, None, "b.partner.test", None).is_err());
+    }
+
+    #[test]
+    fn require_tls_needs_a_peer_named_by_its_certificate() {
+        let pat = |s: &str| DomainPattern::parse(s).unwrap();
+        let mut rule = DomainRule::new(pat("secure.test"), DomainAction::Allow);
+        rule.require_tls = true;
+        rule.max_subscriptions = Some(3);
+        let mut p = Policy::new(PolicyConfig {
+            peers: vec![Peer {
+                name: "secure".into(),
+                networks: vec![IpNet::parse("127.0.0.0/8").unwrap()],
+                domains: vec![pat("secure.test"), pat("plain.test")],
+                tls_names: vec![pat("gw.secure.test")],
+                rate: None,
+            }],
+            domain_rules: vec![rule],
+            ..PolicyConfig::default()
+        });
+        #[allow(clippy::disallowed_methods)]
+        let t0 = Instant::now();
+        let lo = ip("127.0.0.1");
+        let refused = p.admit(t0, lo, None, "secure.test", None).unwrap_err();
+        assert_eq!(refused, Refusal::TlsRequired("secure.test".into()));
+        assert_eq!(refused.sip_status(), StatusCode::FORBIDDEN);
+        assert_eq!(refused.retry_after_secs(), None);
+        // A certificate that names no peer does not count.
+        let stranger = PeerIdentity::new(["stranger.test"]);
+        assert!(
+            p.admit(t0, lo, Some(&stranger), "secure.test", None)
+                .is_err()
+        );
+        let id = PeerIdentity::new(["gw.secure.test"]);
+        assert_eq!(
+            p.admit(t0, lo, Some(&id), "secure.test", None),
+            Ok(Some("secure".into()))
+        );
+        assert!(p.admit_peer(t0, lo, Some(&id), "secure.test").is_ok());
+        // Only the source domain is concerned.
+        assert!(
+            p.admit(t0, lo, None, "plain.test", Some("secure.test"))
+                .is_ok()
+        );
+        assert_eq!(p.max_subscriptions("secure.test"), Some(3));
+        assert_eq!(p.max_subscriptions("plain.test"), None);
+    }
+
+    #[test]
+    fn admit_checks_deny_rules_for_both_domains_before_taking_tokens() {
+        let pat = |s: &str| DomainPattern::parse(s).unwrap();
+        let mut p = Policy::new(PolicyConfig {
+            domain_rules: vec![
+                DomainRule::new(pat("blocked.test"), DomainAction::Deny),
+                DomainRule::new(
+                    pat("limited.test"),
+                    DomainAction::RateLimit {
+                        per_second: 1.0,
+                        burst: 1.0,
+                    },
+                ),
+            ],
+            ..PolicyConfig::default()
+        });
+        #[allow(clippy::disallowed_methods)]
+        let t0 = Instant::now();
+        let lo = ip("127.0.0.1");
+        assert_eq!(
+            p.admit(t0, lo, None, "limited.test", Some("blocked.test")),
+            Err(Refusal::DomainDenied("blocked.test".into()))
+        );
+        // The refused operation took no token from limited.test.
+        assert!(
+            p.admit(t0, lo, None, "limited.test", Some("x.test"))
+                .is_ok()
+        );
+        assert!(
+            p.admit(t0, lo, None, "limited.test", Some("x.test"))
+                .is_err()
+        );
     }
 }

@@ -38,6 +38,7 @@ fn config() -> GatewayConfig {
                 networks: vec![IpNet::parse("127.0.0.0/8").unwrap()],
                 domains: vec![DomainPattern::parse("sip.test").unwrap()],
                 tls_names: Vec::new(),
+                rate: None,
             }],
             unknown_peer: UnknownPeer::Reject,
             deny_destinations: vec![DomainPattern::parse("denied.test").unwrap()],
@@ -636,5 +637,6 @@ mod composing;
 mod dns;
 mod lifecycle;
 mod operations;
+mod overload;
 mod presence;
 mod xmpp;
