@@ -11,6 +11,7 @@ mod dns_routing;
 mod kamailio_presence;
 mod lifecycle;
 mod metrics;
+mod overload;
 mod presence;
 mod refusals;
 mod relay_sipp;
