@@ -12,6 +12,8 @@
 //! | `sip.t1_ms` / `t2_ms` / `t4_ms` | 500 / 4000 / 5000 (RFC 3261 §17) |
 //! | `sip.max_header_bytes` / `max_headers` / `max_body_bytes` / `max_uri_len` | 8192 / 64 / 65536 / 1024 |
 //! | `sip.max_transactions` | 10000 relays in flight (at the bound new MESSAGEs and SUBSCRIBEs are shed with 503 + Retry-After from a header-only scan) |
+//! | `sip.max_server_transactions` | 50000 (at the bound every new request gets a stateless 503 + Retry-After) |
+//! | `sip.max_queued_per_destination` | 32 XMPP-originated MESSAGEs waiting per SIP destination (then `<resource-constraint/>`) |
 //! | `sip.max_tcp_connections` | 1024 |
 //! | `sip.udp_recv_buffer_bytes` | 4194304 (SO_RCVBUF; the kernel caps it at `net.core.rmem_max`) |
 //! | `sip.reject_invite_with` | 488 |
@@ -41,6 +43,7 @@
 //! | `xmpp.wrap_cpim_domains` | `[]` (SIP domains that get `message/cpim` anyway) |
 //! | `xmpp.composing_refresh_s` | 90 (RFC 3994 `<refresh>` sent to SIP; 60–3600) |
 //! | `xmpp.composing_max_active_s` | 300 (XMPP `<composing/>` kept alive at most) |
+//! | `xmpp.max_write_queue_bytes` | 8388608 (bytes waiting on the component link; past it the link is closed and reconnected) |
 //! | `xmpp.ping_interval_s` / `ping_timeout_s` | 30 / 10 |
 //! | `xmpp.backoff_min_ms` / `backoff_max_s` / `auth_failure_backoff_s` | 1000 / 60 / 300 |
 //! | `policy.unknown_peer` | `"reject"` |
@@ -195,6 +198,11 @@ pub struct SipSettings {
     pub limits: Limits,
     /// Bound on relays in flight.
     pub max_transactions: usize,
+    /// Bound on server transactions (at it, new requests get a stateless
+    /// 503).
+    pub max_server_transactions: usize,
+    /// XMPP-originated MESSAGEs queued per SIP destination.
+    pub max_queued_per_destination: usize,
     /// Bound on TCP connections (inbound plus outbound).
     pub max_tcp_connections: usize,
     /// Requested SO_RCVBUF of each UDP listener: bursts above what the
@@ -252,6 +260,9 @@ pub struct XmppSettings {
     /// How long an XMPP `<composing/>` is refreshed without any change
     /// before the gateway sends `idle` itself.
     pub composing_max_active: Duration,
+    /// Bound on bytes waiting to be written on the component link; past it
+    /// the link is closed and reconnected.
+    pub max_write_queue_bytes: usize,
 }
 
 /// `[dns]` settings: RFC 3861 / RFC 3263 discovery.
@@ -797,12 +808,42 @@ impl Validator<'_> {
                 }
             },
         };
+        let bounded = |v: &Option<Spanned<usize>>,
+                       key: &'static str,
+                       lo: usize,
+                       hi: usize,
+                       dflt: usize|
+         -> Result<usize, ConfigError> {
+            match v {
+                None => Ok(dflt),
+                Some(x) if !(lo..=hi).contains(x.get_ref()) => {
+                    Err(self.err(x.span(), key, format!("must be between {lo} and {hi}")))
+                }
+                Some(x) => Ok(*x.get_ref()),
+            }
+        };
+        let max_server_transactions = bounded(
+            &s.max_server_transactions,
+            "sip.max_server_transactions",
+            100,
+            10_000_000,
+            50_000,
+        )?;
+        let max_queued_per_destination = bounded(
+            &s.max_queued_per_destination,
+            "sip.max_queued_per_destination",
+            1,
+            10_000,
+            crate::gateway::DEFAULT_MAX_QUEUED_PER_DESTINATION,
+        )?;
         Ok(SipSettings {
             listen,
             advertise,
             transactions,
             limits,
             max_transactions: s.max_transactions.unwrap_or(10_000).max(1),
+            max_server_transactions,
+            max_queued_per_destination,
             max_tcp_connections: s.max_tcp_connections.unwrap_or(1024).max(1),
             udp_recv_buffer_bytes: s.udp_recv_buffer_bytes.unwrap_or(4 << 20),
             reject_invite_with,
@@ -1002,7 +1043,19 @@ impl Validator<'_> {
             }
             Some(m) => Duration::from_secs(*m.get_ref()),
         };
+        let max_write_queue_bytes = match &x.max_write_queue_bytes {
+            None => crate::io::DEFAULT_XMPP_WRITE_QUEUE_BYTES,
+            Some(m) if !(65_536..=1 << 30).contains(m.get_ref()) => {
+                return Err(self.err(
+                    m.span(),
+                    "xmpp.max_write_queue_bytes",
+                    "must be between 65536 and 1073741824",
+                ));
+            }
+            Some(m) => *m.get_ref(),
+        };
         Ok(XmppSettings {
+            max_write_queue_bytes,
             server,
             component: c,
             domains,

@@ -713,3 +713,50 @@ fn peer_rate_and_domain_policy_overload_keys() {
         assert!(e.to_string().contains(key), "{src:?}: {e}");
     }
 }
+
+#[test]
+fn sip_overload_bounds() {
+    let d = Config::parse("", "d.toml").unwrap();
+    assert_eq!(d.sip.max_server_transactions, 50_000);
+    assert_eq!(d.sip.max_queued_per_destination, 32);
+    let c = Config::parse(
+        "[sip]\nmax_server_transactions = 1000\nmax_queued_per_destination = 4\n",
+        "s.toml",
+    )
+    .unwrap();
+    assert_eq!(c.sip.max_server_transactions, 1000);
+    assert_eq!(c.sip.max_queued_per_destination, 4);
+    for (src, line, key) in [
+        (
+            "[sip]\nmax_server_transactions = 10\n",
+            2,
+            "sip.max_server_transactions",
+        ),
+        (
+            "[sip]\n\nmax_queued_per_destination = 0\n",
+            3,
+            "sip.max_queued_per_destination",
+        ),
+        (
+            "[sip]\nmax_queued_per_destination = -1\n",
+            2,
+            "expected usize",
+        ),
+    ] {
+        let e = err(src);
+        assert_eq!(e.line(), line, "{src:?}: {e}");
+        assert!(e.to_string().contains(key), "{src:?}: {e}");
+    }
+}
+
+#[test]
+fn xmpp_write_queue_bound() {
+    let base = "[xmpp]\nserver = \"127.0.0.1:5347\"\ncomponent = \"c.test\"\nsecret = \"s\"\n";
+    let d = Config::parse(base, "x.toml").unwrap();
+    assert_eq!(d.xmpp.unwrap().max_write_queue_bytes, 8 << 20);
+    let c = Config::parse(&format!("{base}max_write_queue_bytes = 100000\n"), "x.toml").unwrap();
+    assert_eq!(c.xmpp.unwrap().max_write_queue_bytes, 100_000);
+    let e = err(&format!("{base}max_write_queue_bytes = 10\n"));
+    assert_eq!(e.line(), 5, "{e}");
+    assert!(e.to_string().contains("xmpp.max_write_queue_bytes"), "{e}");
+}

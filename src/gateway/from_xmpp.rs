@@ -30,8 +30,9 @@ use crate::translate::xmpp_errors::{
 use crate::xmpp::stanza::ChatState;
 use crate::xmpp::{Element, ErrorCondition, ErrorType, Message, MessageType, StanzaError};
 
-/// Messages waiting per destination URI behind the one outstanding.
-pub(super) const MAX_QUEUED_PER_DESTINATION: usize = 32;
+/// Default of `sip.max_queued_per_destination`: messages waiting per
+/// destination URI behind the one outstanding.
+pub const DEFAULT_MAX_QUEUED_PER_DESTINATION: usize = 32;
 /// RFC 3428 §8 size limit for a MESSAGE without congestion control.
 const SIP_SIZE_LIMIT: usize = 1300;
 
@@ -254,10 +255,11 @@ impl Gateway {
             return self.route_relay(now, relay);
         }
         let queue = self.sip_queues.entry(key).or_default();
-        if queue.len() >= MAX_QUEUED_PER_DESTINATION {
+        let max = self.config.max_queued_per_destination;
+        if queue.len() >= max {
             self.stats.refused_overload += 1;
             self.stats.shed.xmpp += 1;
-            let why = format!("destination queue full ({MAX_QUEUED_PER_DESTINATION} messages)");
+            let why = format!("destination queue full ({max} messages)");
             return self.answer_xmpp_origin(
                 now,
                 &relay,

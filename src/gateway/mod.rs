@@ -70,6 +70,7 @@ use crate::sip::transaction::{
 use crate::sip::{Limits, Message, Method, Request, StatusCode, Transmit, Transport};
 use crate::translate::status::StatusTable;
 
+pub use from_xmpp::DEFAULT_MAX_QUEUED_PER_DESTINATION;
 pub use overload::SHED_RETRY_AFTER_SECS;
 pub use policy::{PeerIdentity, Policy, PolicyConfig};
 pub use presence::PresenceConfig;
@@ -109,6 +110,14 @@ pub struct GatewayConfig {
     pub reject_invite_with: StatusCode,
     /// Bound on relays in flight; beyond it MESSAGE gets 503.
     pub max_pending_relays: usize,
+    /// Bound on server transactions (RFC 3261 §17.2; they linger for
+    /// Timer J/K after the answer). At it, every new request is answered
+    /// 503 statelessly from its headers, so the table cannot grow further.
+    pub max_server_transactions: usize,
+    /// XMPP-originated MESSAGEs waiting behind an outstanding one to the
+    /// same SIP destination (RFC 3428 §8); beyond it the sender gets
+    /// `<resource-constraint/>`.
+    pub max_queued_per_destination: usize,
     /// Host written into Via and Warning headers.
     pub advertise_host: String,
     /// Our port per transport, for Via sent-by.

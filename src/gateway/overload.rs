@@ -14,6 +14,12 @@
 //! reliably from the headers alone (no RFC 3261 branch, a Via with unusual
 //! spacing) go the normal way and meet the relay-table check after the full
 //! parse (counted as `shed.relay_table`).
+//!
+//! The server transaction table has its own bound
+//! (`sip.max_server_transactions`): at it, every new request but ACK is
+//! answered 503 statelessly (RFC 3261 §8.2.7), without a transaction, so the
+//! table cannot grow however fast requests arrive (counted as
+//! `shed.stateless`).
 #![deny(
     clippy::indexing_slicing,
     clippy::unwrap_used,
@@ -24,9 +30,9 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use crate::gateway::Gateway;
+use crate::gateway::{Gateway, Output};
 use crate::sip::transaction::{ServerKey, ServerVerdict};
-use crate::sip::{Method, Salvaged, StatusCode, Transport};
+use crate::sip::{Method, OutgoingResponse, Salvaged, StatusCode, Transmit, Transport};
 
 /// Retry-After (seconds) on a shed request: how long a sender should wait
 /// before offering it again (RFC 3261 §20.33).
@@ -56,6 +62,9 @@ impl Gateway {
         transport: Transport,
         bytes: &[u8],
     ) -> Shed {
+        if self.txn.server_count() >= self.config.max_server_transactions {
+            return self.shed_stateless(remote, transport, bytes);
+        }
         if !self.overloaded() {
             return Shed::No;
         }
@@ -70,17 +79,13 @@ impl Gateway {
             .handle_request(now, key, &method, transport, remote)
         {
             ServerVerdict::New(handle) => {
-                let tag = self.random_hex(10);
-                let Some(mut resp) = s.response(StatusCode::SERVICE_UNAVAILABLE, Some(&tag)) else {
+                let Some(resp) =
+                    self.shed_response(&s, "overloaded: relay table full, retry later")
+                else {
                     // Unreachable (salvage returned the mandatory headers);
                     // answer nothing rather than leave the transaction open.
                     return Shed::Done;
                 };
-                resp.push_header("Retry-After", SHED_RETRY_AFTER_SECS.to_string());
-                resp.push_header(
-                    "Warning",
-                    self.warning("overloaded: relay table full, retry later"),
-                );
                 let mut buf = Vec::with_capacity(512);
                 resp.encode(&mut buf);
                 if let Err(e) =
@@ -101,6 +106,45 @@ impl Gateway {
             }
             ServerVerdict::AckAbsorbed | ServerVerdict::StrayAck => Shed::Done,
         }
+    }
+
+    /// The server transaction table is full: a request other than ACK is
+    /// answered 503 without a transaction; anything else (responses, ACK,
+    /// what the scan cannot read) takes the normal path.
+    fn shed_stateless(&mut self, remote: SocketAddr, transport: Transport, bytes: &[u8]) -> Shed {
+        let Some(s) = crate::sip::salvage(bytes) else {
+            return Shed::No;
+        };
+        if s.method
+            .as_deref()
+            .is_none_or(|m| m.eq_ignore_ascii_case("ACK"))
+        {
+            return Shed::No;
+        }
+        let Some(resp) = self.shed_response(&s, "overloaded: transaction table full, retry later")
+        else {
+            return Shed::No;
+        };
+        let mut buf = Vec::with_capacity(512);
+        resp.encode(&mut buf);
+        self.out.push_back(Output::SendSip(Transmit {
+            dst: remote,
+            transport,
+            payload: buf.into(),
+        }));
+        self.stats.sip_requests_received += 1;
+        self.stats.shed.stateless += 1;
+        self.record_sip_refusal(StatusCode::SERVICE_UNAVAILABLE);
+        Shed::Done
+    }
+
+    /// 503 with Retry-After and a Warning, built from the scanned headers.
+    fn shed_response(&mut self, s: &Salvaged, why: &str) -> Option<OutgoingResponse> {
+        let tag = self.random_hex(10);
+        let mut resp = s.response(StatusCode::SERVICE_UNAVAILABLE, Some(&tag))?;
+        resp.push_header("Retry-After", SHED_RETRY_AFTER_SECS.to_string());
+        resp.push_header("Warning", self.warning(why));
+        Some(resp)
     }
 }
 

@@ -660,6 +660,8 @@ mod tls_tests {
             rng_seed: 3,
             reject_invite_with: StatusCode::NOT_ACCEPTABLE_HERE,
             max_pending_relays: 10,
+            max_server_transactions: 100_000,
+            max_queued_per_destination: 32,
             advertise_host: "127.0.0.1".into(),
             ports: vec![(Transport::Udp, 5060), (Transport::Tls, 5061)],
             dns_enabled: false,

@@ -182,12 +182,15 @@ pub struct ShedCounts {
     /// XMPP messages refused because the relay table or the destination's
     /// queue was full.
     pub xmpp: u64,
+    /// SIP requests answered 503 without a transaction because the server
+    /// transaction table was at `sip.max_server_transactions`.
+    pub stateless: u64,
 }
 
 impl ShedCounts {
     /// All sheds of the SIP binding.
     pub fn sip(&self) -> u64 {
-        self.headers + self.relay_table
+        self.headers + self.relay_table + self.stateless
     }
 }
 

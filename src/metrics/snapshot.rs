@@ -89,12 +89,13 @@ fn operations_context(enc: &mut DescriptorEncoder<'_>, s: &StatsSnapshot) -> Fmt
     labelled_counter(
         enc,
         "shed",
-        "Requests shed at a bound with 503 + Retry-After (SIP) or <resource-constraint/> (XMPP), by stage: headers (header-only scan, before the full parse), relay_table (after the full parse), xmpp",
+        "Requests shed at a bound with 503 + Retry-After (SIP) or <resource-constraint/> (XMPP), by stage: headers (header-only scan, before the full parse), relay_table (after the full parse), stateless (server transaction table full), xmpp",
         "stage",
         &[
             ("headers", shed.headers),
             ("relay_table", shed.relay_table),
             ("xmpp", shed.xmpp),
+            ("stateless", shed.stateless),
         ],
     )?;
     let to_sip = g.xmpp_to_sip_mapping_refusals;

@@ -55,6 +55,7 @@ fn exposition_is_openmetrics_with_prefixed_names() {
         "cpim_gateway_shed_total{stage=\"headers\"}",
         "cpim_gateway_shed_total{stage=\"relay_table\"}",
         "cpim_gateway_shed_total{stage=\"xmpp\"}",
+        "cpim_gateway_shed_total{stage=\"stateless\"}",
         "cpim_gateway_mapping_losses_total{direction=\"sip_to_xmpp\"}",
         "cpim_gateway_route_decisions_total{route=\"static\"}",
         "cpim_gateway_dns_lookups_total{result=\"nxdomain\"}",

@@ -259,6 +259,9 @@ fn twice_the_capacity_for_60_s_is_shed_cheaply_and_the_gateway_recovers() {
     let shed_metric = m.get("shed_total{stage=\"headers\"}").copied().unwrap_or(0)
         + m.get("shed_total{stage=\"relay_table\"}")
             .copied()
+            .unwrap_or(0)
+        + m.get("shed_total{stage=\"stateless\"}")
+            .copied()
             .unwrap_or(0);
     let shed_headers = m.get("shed_total{stage=\"headers\"}").copied().unwrap_or(0);
     let failed = s.get("FailedCall(C)").copied().unwrap_or(0);

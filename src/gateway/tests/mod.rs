@@ -50,6 +50,8 @@ fn config() -> GatewayConfig {
         rng_seed: 7,
         reject_invite_with: StatusCode::NOT_ACCEPTABLE_HERE,
         max_pending_relays: 100,
+        max_server_transactions: 100_000,
+        max_queued_per_destination: 32,
         advertise_host: "127.0.0.1".into(),
         ports: vec![(Transport::Udp, 5060), (Transport::Tcp, 5060)],
         dns_enabled: false,

@@ -227,3 +227,43 @@ fn require_tls_refuses_a_source_domain_without_a_mutual_tls_identity() {
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].dst, addr(UAS), "relayed");
 }
+
+#[test]
+fn a_full_server_transaction_table_sheds_every_new_request_statelessly() {
+    let mut cfg = config();
+    cfg.max_server_transactions = 1;
+    let mut sim = Sim::with(cfg);
+    let pending = relay_one(&mut sim, "z9hG4bKx1");
+    assert_eq!(sim.gw.transactions().server_count(), 1);
+    let options = "OPTIONS sip:gw.test SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5081;branch=z9hG4bKx2\r\n\
+         From: <sip:alice@sip.test>;tag=x\r\nTo: <sip:gw.test>\r\nCall-ID: x2@uac\r\n\
+         CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
+    for _ in 0..2 {
+        let out = sim.input(UAC, options.as_bytes().to_vec());
+        let resp = parse_resp(&out[0]);
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(resp.header("Retry-After").is_some());
+        assert!(
+            resp.header("Warning")
+                .unwrap()
+                .contains("transaction table")
+        );
+    }
+    assert_eq!(
+        sim.gw.transactions().server_count(),
+        1,
+        "no new transaction"
+    );
+    assert_eq!(sim.gw.stats().shed.stateless, 2);
+    // Responses still reach their client transactions: the relay finishes.
+    let done = sim.input(UAS, answer(&pending, 200, &[]));
+    assert_eq!(parse_resp(&done[0]).status(), StatusCode::OK);
+}
+
+#[test]
+fn the_destination_queue_bound_is_configurable() {
+    let mut cfg = config();
+    cfg.max_queued_per_destination = 7;
+    let sim = Sim::with(cfg);
+    assert_eq!(sim.gw.config.max_queued_per_destination, 7);
+}
