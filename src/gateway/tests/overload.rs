@@ -267,3 +267,74 @@ fn the_destination_queue_bound_is_configurable() {
     let sim = Sim::with(cfg);
     assert_eq!(sim.gw.config.max_queued_per_destination, 7);
 }
+
+fn new_subscribe(branch: &str, call_id: &str) -> Vec<u8> {
+    format!(
+        "SUBSCRIBE sip:romeo@xmpp.test SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5081;branch={branch}\r\n\
+         From: <sip:alice@sip.test>;tag=w1\r\nTo: <sip:romeo@xmpp.test>\r\nCall-ID: {call_id}\r\nCSeq: 1 SUBSCRIBE\r\n\
+         Contact: <sip:alice@127.0.0.1:5081>\r\nEvent: presence\r\nExpires: 600\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+    )
+    .into_bytes()
+}
+
+#[test]
+fn a_new_subscription_meets_the_peer_rate_limit_and_require_tls() {
+    let mut cfg = super::xmpp::xmpp_config();
+    if let Some(p) = cfg.policy.peers.first_mut() {
+        p.rate = Some(Rate {
+            per_second: 1.0,
+            burst: 1.0,
+        });
+    }
+    let mut sim = super::xmpp::online_sim_with(cfg);
+    let first = sim.input(UAC, new_subscribe("z9hG4bKps1", "ps1@uac"));
+    assert_eq!(parse_resp(&first[0]).status(), StatusCode::OK);
+    let second = sim.input(UAC, new_subscribe("z9hG4bKps2", "ps2@uac"));
+    let r = parse_resp(&second[0]);
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.header("Retry-After"), Some("1"));
+    assert_eq!(sim.gw.stats().policy.peer_rate_limited, 1);
+
+    let mut cfg = super::xmpp::xmpp_config();
+    let mut rule = DomainRule::new(
+        DomainPattern::parse("sip.test").unwrap(),
+        DomainAction::Allow,
+    );
+    rule.require_tls = true;
+    cfg.policy.domain_rules = vec![rule];
+    let mut sim = super::xmpp::online_sim_with(cfg);
+    let out = sim.input(UAC, new_subscribe("z9hG4bKpt1", "pt1@uac"));
+    assert_eq!(parse_resp(&out[0]).status(), StatusCode::FORBIDDEN);
+    assert_eq!(sim.gw.stats().policy.tls_required, 1);
+}
+
+#[test]
+fn an_xmpp_sender_over_a_domain_rate_gets_resource_constraint_of_type_wait() {
+    let mut cfg = super::xmpp::xmpp_config();
+    cfg.policy.domain_rules = vec![DomainRule::new(
+        DomainPattern::parse("xmpp.test").unwrap(),
+        DomainAction::RateLimit {
+            per_second: 1.0,
+            burst: 1.0,
+        },
+    )];
+    cfg.router = Router::new(vec![StaticRoute {
+        domain: DomainPattern::parse("sip.test").unwrap(),
+        next_hop: NextHop {
+            addr: addr(UAS),
+            transport: Transport::Udp,
+        },
+    }]);
+    let mut sim = super::xmpp::online_sim_with(cfg);
+    assert_eq!(super::xmpp::xmpp_in(&mut sim, "q1", "one").len(), 1);
+    assert!(super::xmpp::xmpp_in(&mut sim, "q2", "two").is_empty());
+    let reply = super::xmpp::sent_stanza(&sim);
+    assert!(
+        reply.contains("resource-constraint")
+            && reply.contains("type='wait'")
+            && reply.contains("id='q2'"),
+        "{reply}"
+    );
+    let s = sim.gw.stats();
+    assert_eq!((s.policy.rate_limited, s.refused_rate_limit), (1, 1));
+}
