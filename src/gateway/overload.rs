@@ -101,6 +101,7 @@ impl Gateway {
                 Shed::Done
             }
             ServerVerdict::Retransmission => {
+                self.stats.sip_requests_received += 1;
                 self.stats.sip_retransmissions_absorbed += 1;
                 Shed::Done
             }
