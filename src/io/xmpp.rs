@@ -35,9 +35,38 @@ pub(crate) struct XmppConn {
     writer: mpsc::Sender<Bytes>,
     task: AbortHandle,
     /// Bytes queued and not yet written.
+    budget: ByteBudget,
+}
+
+/// Bytes waiting in a writer queue, shared by the sender (reserves) and
+/// the write loop (releases once written), with a bound.
+#[derive(Clone, Debug)]
+struct ByteBudget {
     queued: Arc<AtomicUsize>,
-    /// Bound on `queued`.
-    max_bytes: usize,
+    max: usize,
+}
+
+impl ByteBudget {
+    fn new(max: usize) -> ByteBudget {
+        ByteBudget {
+            queued: Arc::new(AtomicUsize::new(0)),
+            max,
+        }
+    }
+
+    /// Reserves `len` bytes; false (and nothing reserved) past the bound.
+    fn reserve(&self, len: usize) -> bool {
+        let before = self.queued.fetch_add(len, Ordering::AcqRel);
+        if before.saturating_add(len) > self.max {
+            self.release(len);
+            return false;
+        }
+        true
+    }
+
+    fn release(&self, len: usize) {
+        self.queued.fetch_sub(len, Ordering::AcqRel);
+    }
 }
 
 impl XmppConn {
@@ -45,9 +74,11 @@ impl XmppConn {
     /// bytes) or the writer is gone.
     pub(crate) fn send(&self, bytes: Bytes) -> bool {
         let len = bytes.len();
-        let before = self.queued.fetch_add(len, Ordering::AcqRel);
-        if before.saturating_add(len) > self.max_bytes || self.writer.try_send(bytes).is_err() {
-            self.queued.fetch_sub(len, Ordering::AcqRel);
+        if !self.budget.reserve(len) {
+            return false;
+        }
+        if self.writer.try_send(bytes).is_err() {
+            self.budget.release(len);
             return false;
         }
         true
@@ -69,8 +100,8 @@ pub(crate) fn connect(
     max_bytes: usize,
 ) -> XmppConn {
     let (tx, rx) = mpsc::channel::<Bytes>(WRITE_QUEUE);
-    let queued = Arc::new(AtomicUsize::new(0));
-    let written = queued.clone();
+    let budget = ByteBudget::new(max_bytes);
+    let written = budget.clone();
     let task = tokio::spawn(async move {
         let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
             Ok(Ok(s)) => s,
@@ -129,22 +160,41 @@ pub(crate) fn connect(
         conn,
         writer: tx,
         task: task.abort_handle(),
-        queued,
-        max_bytes,
+        budget,
     }
 }
 
 async fn write_loop(
     mut wr: tokio::net::tcp::OwnedWriteHalf,
     mut rx: mpsc::Receiver<Bytes>,
-    queued: Arc<AtomicUsize>,
+    budget: ByteBudget,
 ) {
     while let Some(b) = rx.recv().await {
         let ok = wr.write_all(&b).await.is_ok();
-        queued.fetch_sub(b.len(), Ordering::AcqRel);
+        budget.release(b.len());
         if !ok {
             break;
         }
     }
     let _ = wr.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ByteBudget;
+
+    #[test]
+    fn the_byte_budget_refuses_past_its_bound_and_frees_what_was_written() {
+        let b = ByteBudget::new(100);
+        assert!(b.reserve(60));
+        assert!(b.reserve(40), "exactly at the bound");
+        assert!(!b.reserve(1), "one byte over");
+        b.release(60);
+        assert!(b.reserve(50));
+        assert!(!b.reserve(11));
+        assert!(
+            !ByteBudget::new(10).reserve(11),
+            "one write larger than the bound"
+        );
+    }
 }
