@@ -31,6 +31,15 @@
 //! certificate's verified names ([`PeerIdentity`]) into policy, through
 //! [`Gateway::handle_sip_identified`].
 //!
+//! # Policy and overload (RFC 3261 §21.5.4)
+//!
+//! Every MESSAGE passes one policy engine ([`policy`]: peer identity,
+//! `require_tls`, denials, token buckets per peer and per domain rule); a
+//! rate limit answers 503 with Retry-After. When the relay table is at
+//! `max_pending_relays`, a new MESSAGE is shed with 503 + Retry-After from
+//! a header-only scan before the full parse (`overload.rs`); at
+//! `max_server_transactions` every new request is answered statelessly.
+//!
 //! Routing order: a static `[[route]]`, then the local domains, then DNS
 //! discovery (RFC 3861 `_im`/`_pres` SRV for `im:`/`pres:`, RFC 3263 for
 //! `sip:`; lookups are [`Output::Resolve`] requests the driver answers with
