@@ -49,6 +49,8 @@ pub(crate) struct SipSection {
     pub(crate) max_body_bytes: Option<usize>,
     pub(crate) max_uri_len: Option<usize>,
     pub(crate) max_transactions: Option<usize>,
+    pub(crate) max_server_transactions: Option<Spanned<usize>>,
+    pub(crate) max_queued_per_destination: Option<Spanned<usize>>,
     pub(crate) max_tcp_connections: Option<usize>,
     pub(crate) udp_recv_buffer_bytes: Option<usize>,
     pub(crate) reject_invite_with: Option<Spanned<u16>>,
@@ -117,6 +119,8 @@ pub(crate) struct PeerEntry {
     pub(crate) domains: Vec<Spanned<String>>,
     #[serde(default)]
     pub(crate) tls_names: Vec<Spanned<String>>,
+    pub(crate) rate: Option<Spanned<f64>>,
+    pub(crate) burst: Option<Spanned<f64>>,
 }
 
 /// `[tls]`: certificate, key and trust for SIP over TLS. Only file paths
@@ -143,6 +147,9 @@ pub(crate) struct DomainPolicyEntry {
     pub(crate) action: Spanned<String>,
     pub(crate) rate: Option<Spanned<f64>>,
     pub(crate) burst: Option<Spanned<f64>>,
+    pub(crate) scope: Option<Spanned<String>>,
+    pub(crate) require_tls: Option<bool>,
+    pub(crate) max_subscriptions: Option<Spanned<usize>>,
 }
 
 /// `[policy]`
@@ -174,6 +181,7 @@ pub(crate) struct XmppSection {
     pub(crate) wrap_cpim_domains: Option<Vec<Spanned<String>>>,
     pub(crate) composing_refresh_s: Option<Spanned<u64>>,
     pub(crate) composing_max_active_s: Option<Spanned<u64>>,
+    pub(crate) max_write_queue_bytes: Option<Spanned<usize>>,
 }
 
 impl std::fmt::Debug for XmppSection {

@@ -11,7 +11,9 @@
 //! | `sip.advertise` | the first listen IP |
 //! | `sip.t1_ms` / `t2_ms` / `t4_ms` | 500 / 4000 / 5000 (RFC 3261 §17) |
 //! | `sip.max_header_bytes` / `max_headers` / `max_body_bytes` / `max_uri_len` | 8192 / 64 / 65536 / 1024 |
-//! | `sip.max_transactions` | 10000 relays in flight |
+//! | `sip.max_transactions` | 10000 relays in flight (at the bound new MESSAGEs and SUBSCRIBEs are shed with 503 + Retry-After from a header-only scan) |
+//! | `sip.max_server_transactions` | 50000 (at the bound every new request gets a stateless 503 + Retry-After) |
+//! | `sip.max_queued_per_destination` | 32 XMPP-originated MESSAGEs waiting per SIP destination (then `<resource-constraint/>`) |
 //! | `sip.max_tcp_connections` | 1024 |
 //! | `sip.udp_recv_buffer_bytes` | 4194304 (SO_RCVBUF; the kernel caps it at `net.core.rmem_max`) |
 //! | `sip.reject_invite_with` | 488 |
@@ -41,10 +43,15 @@
 //! | `xmpp.wrap_cpim_domains` | `[]` (SIP domains that get `message/cpim` anyway) |
 //! | `xmpp.composing_refresh_s` | 90 (RFC 3994 `<refresh>` sent to SIP; 60–3600) |
 //! | `xmpp.composing_max_active_s` | 300 (XMPP `<composing/>` kept alive at most) |
+//! | `xmpp.max_write_queue_bytes` | 8388608 (bytes waiting on the component link; past it the link is closed and reconnected) |
 //! | `xmpp.ping_interval_s` / `ping_timeout_s` | 30 / 10 |
 //! | `xmpp.backoff_min_ms` / `backoff_max_s` / `auth_failure_backoff_s` | 1000 / 60 / 300 |
 //! | `policy.unknown_peer` | `"reject"` |
+//! | `peer.rate` / `peer.burst` | none: unlimited (else a token bucket per peer; burst defaults to the rate, at least 1; excess gets 503 + Retry-After) |
 //! | `[[domain_policy]]` | none: every domain allowed |
+//! | `domain_policy.scope` | `"rule"` (one bucket per rule; `"domain"`: one per matching domain, at most 10000 kept per rule) |
+//! | `domain_policy.require_tls` | false (true: a SIP request asserting the source domain needs a mutual-TLS identity naming a peer, else 403) |
+//! | `domain_policy.max_subscriptions` | none (else subscriptions per matching watcher domain; then SIP 403 + Warning, XMPP `<resource-constraint/>`) |
 //! | `presence.enabled` | true |
 //! | `presence.min_expires_s` / `max_expires_s` / `default_expires_s` | 60 / 3600 / 3600 (423 below the minimum; longer requests are shortened) |
 //! | `presence.notify_interval_ms` | 5000 (at most one NOTIFY per watcher per interval, RFC 3856 §6.10) |
@@ -67,7 +74,9 @@ use std::time::Duration;
 
 use toml::Spanned;
 
-use crate::gateway::policy::{DomainAction, DomainRule, IpNet, Peer, PolicyConfig, UnknownPeer};
+use crate::gateway::policy::{
+    DomainAction, DomainRule, IpNet, Peer, PolicyConfig, Rate, RateScope, UnknownPeer,
+};
 use crate::route::{DomainPattern, NextHop, StaticRoute};
 use crate::sip::transaction::TransactionConfig;
 use crate::sip::{Limits, SipUri, StatusCode, Transport};
@@ -190,6 +199,11 @@ pub struct SipSettings {
     pub limits: Limits,
     /// Bound on relays in flight.
     pub max_transactions: usize,
+    /// Bound on server transactions (at it, new requests get a stateless
+    /// 503).
+    pub max_server_transactions: usize,
+    /// XMPP-originated MESSAGEs queued per SIP destination.
+    pub max_queued_per_destination: usize,
     /// Bound on TCP connections (inbound plus outbound).
     pub max_tcp_connections: usize,
     /// Requested SO_RCVBUF of each UDP listener: bursts above what the
@@ -247,6 +261,9 @@ pub struct XmppSettings {
     /// How long an XMPP `<composing/>` is refreshed without any change
     /// before the gateway sends `idle` itself.
     pub composing_max_active: Duration,
+    /// Bound on bytes waiting to be written on the component link; past it
+    /// the link is closed and reconnected.
+    pub max_write_queue_bytes: usize,
 }
 
 /// `[dns]` settings: RFC 3861 / RFC 3263 discovery.
@@ -537,11 +554,19 @@ impl Validator<'_> {
                     "needs addresses or tls_names (how else is it recognised?)",
                 ));
             }
+            let rate = match (&p.rate, &p.burst) {
+                (None, None) => None,
+                (None, Some(b)) => {
+                    return Err(self.err(b.span(), "peer.burst", "burst needs rate"));
+                }
+                (Some(r), b) => Some(self.rate(r, b.as_ref(), "peer.rate", "peer.burst")?),
+            };
             peers.push(Peer {
                 name: p.name.get_ref().clone(),
                 networks,
                 domains: pd,
                 tls_names,
+                rate,
             });
         }
         let unknown_peer = match &f.policy.unknown_peer {
@@ -576,29 +601,15 @@ impl Validator<'_> {
                     ));
                 }
                 ("rate-limit", Some(rate), burst) => {
-                    let per_second = *rate.get_ref();
-                    if !(per_second > 0.0 && per_second <= 1.0e6) {
-                        return Err(self.err(
-                            rate.span(),
-                            "domain_policy.rate",
-                            "must be > 0 and ≤ 1000000 per second",
-                        ));
-                    }
-                    let burst_v = burst
-                        .as_ref()
-                        .map(|b| *b.get_ref())
-                        .unwrap_or(per_second.max(1.0));
-                    if !(1.0..=1.0e6).contains(&burst_v) {
-                        let span = burst.as_ref().map(|b| b.span()).unwrap_or(rate.span());
-                        return Err(self.err(
-                            span,
-                            "domain_policy.burst",
-                            "must be between 1 and 1000000",
-                        ));
-                    }
+                    let r = self.rate(
+                        rate,
+                        burst.as_ref(),
+                        "domain_policy.rate",
+                        "domain_policy.burst",
+                    )?;
                     DomainAction::RateLimit {
-                        per_second,
-                        burst: burst_v,
+                        per_second: r.per_second,
+                        burst: r.burst,
                     }
                 }
                 ("rate-limit", None, _) => {
@@ -616,7 +627,45 @@ impl Validator<'_> {
                     ));
                 }
             };
-            domain_rules.push(DomainRule { domain, action });
+            let scope = match &r.scope {
+                None => RateScope::Rule,
+                Some(sc) if !matches!(action, DomainAction::RateLimit { .. }) => {
+                    return Err(self.err(
+                        sc.span(),
+                        "domain_policy.scope",
+                        "scope only goes with action = \"rate-limit\"",
+                    ));
+                }
+                Some(sc) => match sc.get_ref().as_str() {
+                    "rule" => RateScope::Rule,
+                    "domain" => RateScope::Domain,
+                    _ => {
+                        return Err(self.err(
+                            sc.span(),
+                            "domain_policy.scope",
+                            "expected \"rule\" or \"domain\"",
+                        ));
+                    }
+                },
+            };
+            let max_subscriptions = match &r.max_subscriptions {
+                None => None,
+                Some(m) if !(1..=100_000_000).contains(m.get_ref()) => {
+                    return Err(self.err(
+                        m.span(),
+                        "domain_policy.max_subscriptions",
+                        "must be between 1 and 100000000",
+                    ));
+                }
+                Some(m) => Some(*m.get_ref()),
+            };
+            domain_rules.push(DomainRule {
+                domain,
+                action,
+                scope,
+                require_tls: r.require_tls.unwrap_or(false),
+                max_subscriptions,
+            });
         }
         let policy = PolicyConfig {
             peers,
@@ -764,15 +813,73 @@ impl Validator<'_> {
                 }
             },
         };
+        let bounded = |v: &Option<Spanned<usize>>,
+                       key: &'static str,
+                       lo: usize,
+                       hi: usize,
+                       dflt: usize|
+         -> Result<usize, ConfigError> {
+            match v {
+                None => Ok(dflt),
+                Some(x) if !(lo..=hi).contains(x.get_ref()) => {
+                    Err(self.err(x.span(), key, format!("must be between {lo} and {hi}")))
+                }
+                Some(x) => Ok(*x.get_ref()),
+            }
+        };
+        let max_server_transactions = bounded(
+            &s.max_server_transactions,
+            "sip.max_server_transactions",
+            100,
+            10_000_000,
+            50_000,
+        )?;
+        let max_queued_per_destination = bounded(
+            &s.max_queued_per_destination,
+            "sip.max_queued_per_destination",
+            1,
+            10_000,
+            crate::gateway::DEFAULT_MAX_QUEUED_PER_DESTINATION,
+        )?;
         Ok(SipSettings {
             listen,
             advertise,
             transactions,
             limits,
             max_transactions: s.max_transactions.unwrap_or(10_000).max(1),
+            max_server_transactions,
+            max_queued_per_destination,
             max_tcp_connections: s.max_tcp_connections.unwrap_or(1024).max(1),
             udp_recv_buffer_bytes: s.udp_recv_buffer_bytes.unwrap_or(4 << 20),
             reject_invite_with,
+        })
+    }
+
+    /// A token-bucket rate: `rate` per second (> 0, ≤ 10⁶) and `burst`
+    /// (1..=10⁶, default: the rate, at least 1).
+    fn rate(
+        &self,
+        rate: &Spanned<f64>,
+        burst: Option<&Spanned<f64>>,
+        rate_key: &'static str,
+        burst_key: &'static str,
+    ) -> Result<Rate, ConfigError> {
+        let per_second = *rate.get_ref();
+        if !(per_second > 0.0 && per_second <= 1.0e6) {
+            return Err(self.err(
+                rate.span(),
+                rate_key,
+                "must be > 0 and ≤ 1000000 per second",
+            ));
+        }
+        let burst_v = burst.map(|b| *b.get_ref()).unwrap_or(per_second.max(1.0));
+        if !(1.0..=1.0e6).contains(&burst_v) {
+            let span = burst.map(|b| b.span()).unwrap_or(rate.span());
+            return Err(self.err(span, burst_key, "must be between 1 and 1000000"));
+        }
+        Ok(Rate {
+            per_second,
+            burst: burst_v,
         })
     }
 
@@ -941,7 +1048,19 @@ impl Validator<'_> {
             }
             Some(m) => Duration::from_secs(*m.get_ref()),
         };
+        let max_write_queue_bytes = match &x.max_write_queue_bytes {
+            None => crate::io::DEFAULT_XMPP_WRITE_QUEUE_BYTES,
+            Some(m) if !(65_536..=1 << 30).contains(m.get_ref()) => {
+                return Err(self.err(
+                    m.span(),
+                    "xmpp.max_write_queue_bytes",
+                    "must be between 65536 and 1073741824",
+                ));
+            }
+            Some(m) => *m.get_ref(),
+        };
         Ok(XmppSettings {
+            max_write_queue_bytes,
             server,
             component: c,
             domains,

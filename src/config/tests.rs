@@ -649,3 +649,124 @@ fn log_redact_defaults_on_and_is_a_bool() {
     let e = err("[log]\nformat = \"json\"\nredact = \"yes\"\n");
     assert_eq!((e.origin(), e.line()), ("t.toml", 3), "{e}");
 }
+
+#[test]
+fn peer_rate_and_domain_policy_overload_keys() {
+    use crate::gateway::policy::{Rate, RateScope};
+    let c = Config::parse(
+        "[[peer]]\nname = \"a\"\naddresses = [\"127.0.0.1\"]\ndomains = [\"a.test\"]\nrate = 5.0\nburst = 10.0\n\n\
+         [[peer]]\nname = \"b\"\naddresses = [\"127.0.0.2\"]\ndomains = [\"b.test\"]\nrate = 2.5\n\n\
+         [[peer]]\nname = \"c\"\naddresses = [\"127.0.0.3\"]\ndomains = [\"c.test\"]\n\n\
+         [[domain_policy]]\ndomain = \"*.partner.test\"\naction = \"rate-limit\"\nrate = 1.0\nscope = \"domain\"\n\
+         require_tls = true\nmax_subscriptions = 50\n\n\
+         [[domain_policy]]\ndomain = \"other.test\"\naction = \"allow\"\n",
+        "o.toml",
+    )
+    .unwrap();
+    let rates: Vec<_> = c.policy.peers.iter().map(|p| p.rate).collect();
+    assert_eq!(
+        rates,
+        vec![
+            Some(Rate {
+                per_second: 5.0,
+                burst: 10.0
+            }),
+            Some(Rate {
+                per_second: 2.5,
+                burst: 2.5
+            }),
+            None
+        ]
+    );
+    let r = &c.policy.domain_rules[0];
+    assert_eq!(r.scope, RateScope::Domain);
+    assert!(r.require_tls);
+    assert_eq!(r.max_subscriptions, Some(50));
+    let d = &c.policy.domain_rules[1];
+    assert_eq!(
+        (d.scope, d.require_tls, d.max_subscriptions),
+        (RateScope::Rule, false, None)
+    );
+    let peer = "[[peer]]\nname = \"a\"\naddresses = [\"127.0.0.1\"]\ndomains = [\"a.test\"]\n";
+    for (src, line, key) in [
+        (format!("{peer}rate = 0.0\n"), 5, "peer.rate"),
+        (format!("{peer}rate = 2000000.0\n"), 5, "peer.rate"),
+        (format!("{peer}rate = 1.0\nburst = 0.5\n"), 6, "peer.burst"),
+        (format!("{peer}burst = 3.0\n"), 5, "peer.burst"),
+        (format!("{peer}rate = \"fast\"\n"), 5, "invalid type"),
+        (
+            "[[domain_policy]]\ndomain = \"a.test\"\naction = \"rate-limit\"\nrate = 1.0\nscope = \"peer\"\n"
+                .into(),
+            5,
+            "domain_policy.scope",
+        ),
+        (
+            "[[domain_policy]]\ndomain = \"a.test\"\naction = \"deny\"\nscope = \"domain\"\n".into(),
+            4,
+            "domain_policy.scope",
+        ),
+        (
+            "[[domain_policy]]\ndomain = \"a.test\"\naction = \"allow\"\nmax_subscriptions = 0\n"
+                .into(),
+            4,
+            "domain_policy.max_subscriptions",
+        ),
+        (
+            "[[domain_policy]]\ndomain = \"a.test\"\naction = \"allow\"\nrequire_tls = \"yes\"\n"
+                .into(),
+            4,
+            "invalid type",
+        ),
+    ] {
+        let e = err(&src);
+        assert_eq!(e.line(), line, "{src:?}: {e}");
+        assert!(e.to_string().contains(key), "{src:?}: {e}");
+    }
+}
+
+#[test]
+fn sip_overload_bounds() {
+    let d = Config::parse("", "d.toml").unwrap();
+    assert_eq!(d.sip.max_server_transactions, 50_000);
+    assert_eq!(d.sip.max_queued_per_destination, 32);
+    let c = Config::parse(
+        "[sip]\nmax_server_transactions = 1000\nmax_queued_per_destination = 4\n",
+        "s.toml",
+    )
+    .unwrap();
+    assert_eq!(c.sip.max_server_transactions, 1000);
+    assert_eq!(c.sip.max_queued_per_destination, 4);
+    for (src, line, key) in [
+        (
+            "[sip]\nmax_server_transactions = 10\n",
+            2,
+            "sip.max_server_transactions",
+        ),
+        (
+            "[sip]\n\nmax_queued_per_destination = 0\n",
+            3,
+            "sip.max_queued_per_destination",
+        ),
+        (
+            "[sip]\nmax_queued_per_destination = -1\n",
+            2,
+            "expected usize",
+        ),
+    ] {
+        let e = err(src);
+        assert_eq!(e.line(), line, "{src:?}: {e}");
+        assert!(e.to_string().contains(key), "{src:?}: {e}");
+    }
+}
+
+#[test]
+fn xmpp_write_queue_bound() {
+    let base = "[xmpp]\nserver = \"127.0.0.1:5347\"\ncomponent = \"c.test\"\nsecret = \"s\"\n";
+    let d = Config::parse(base, "x.toml").unwrap();
+    assert_eq!(d.xmpp.unwrap().max_write_queue_bytes, 8 << 20);
+    let c = Config::parse(&format!("{base}max_write_queue_bytes = 100000\n"), "x.toml").unwrap();
+    assert_eq!(c.xmpp.unwrap().max_write_queue_bytes, 100_000);
+    let e = err(&format!("{base}max_write_queue_bytes = 10\n"));
+    assert_eq!(e.line(), 5, "{e}");
+    assert!(e.to_string().contains("xmpp.max_write_queue_bytes"), "{e}");
+}

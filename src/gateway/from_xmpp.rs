@@ -30,8 +30,9 @@ use crate::translate::xmpp_errors::{
 use crate::xmpp::stanza::ChatState;
 use crate::xmpp::{Element, ErrorCondition, ErrorType, Message, MessageType, StanzaError};
 
-/// Messages waiting per destination URI behind the one outstanding.
-pub(super) const MAX_QUEUED_PER_DESTINATION: usize = 32;
+/// Default of `sip.max_queued_per_destination`: messages waiting per
+/// destination URI behind the one outstanding.
+pub const DEFAULT_MAX_QUEUED_PER_DESTINATION: usize = 32;
 /// RFC 3428 §8 size limit for a MESSAGE without congestion control.
 const SIP_SIZE_LIMIT: usize = 1300;
 
@@ -161,13 +162,18 @@ impl Gateway {
             .check_domain(now, from_im.domain())
             .and_then(|()| self.policy.check_domain(now, to_im.domain()))
         {
-            self.stats.refused_policy += 1;
-            return self.xmpp_error_to(
-                el,
-                ErrorType::Cancel,
-                ErrorCondition::Forbidden,
-                &refusal.to_string(),
-            );
+            // RFC 6120 §8.3.3.18: an exhausted rate limit is a temporary
+            // `<resource-constraint/>` (type wait); anything else is
+            // `<forbidden/>` (§8.3.3.6).
+            self.stats.count_policy_refusal(&refusal);
+            let (kind, condition) = if refusal.retry_after_secs().is_some() {
+                self.stats.refused_rate_limit += 1;
+                (ErrorType::Wait, ErrorCondition::ResourceConstraint)
+            } else {
+                self.stats.refused_policy += 1;
+                (ErrorType::Cancel, ErrorCondition::Forbidden)
+            };
+            return self.xmpp_error_to(el, kind, condition, &refusal.to_string());
         }
         let request_uri = dest.to_string();
         let Ok(uri) = SipUri::parse(&request_uri, &Limits::default()) else {
@@ -221,6 +227,7 @@ impl Gateway {
         }
         if self.pending_relays() >= self.config.max_pending_relays {
             self.stats.refused_overload += 1;
+            self.stats.shed.xmpp += 1;
             return self.xmpp_error_to(
                 el,
                 ErrorType::Wait,
@@ -248,9 +255,11 @@ impl Gateway {
             return self.route_relay(now, relay);
         }
         let queue = self.sip_queues.entry(key).or_default();
-        if queue.len() >= MAX_QUEUED_PER_DESTINATION {
+        let max = self.config.max_queued_per_destination;
+        if queue.len() >= max {
             self.stats.refused_overload += 1;
-            let why = format!("destination queue full ({MAX_QUEUED_PER_DESTINATION} messages)");
+            self.stats.shed.xmpp += 1;
+            let why = format!("destination queue full ({max} messages)");
             return self.answer_xmpp_origin(
                 now,
                 &relay,

@@ -31,6 +31,15 @@
 //! certificate's verified names ([`PeerIdentity`]) into policy, through
 //! [`Gateway::handle_sip_identified`].
 //!
+//! # Policy and overload (RFC 3261 §21.5.4)
+//!
+//! Every MESSAGE passes one policy engine ([`policy`]: peer identity,
+//! `require_tls`, denials, token buckets per peer and per domain rule); a
+//! rate limit answers 503 with Retry-After. When the relay table is at
+//! `max_pending_relays`, a new MESSAGE is shed with 503 + Retry-After from
+//! a header-only scan before the full parse (`overload.rs`); at
+//! `max_server_transactions` every new request is answered statelessly.
+//!
 //! Routing order: a static `[[route]]`, then the local domains, then DNS
 //! discovery (RFC 3861 `_im`/`_pres` SRV for `im:`/`pres:`, RFC 3263 for
 //! `sip:`; lookups are [`Output::Resolve`] requests the driver answers with
@@ -41,8 +50,10 @@
 mod composing;
 mod from_xmpp;
 pub mod lifecycle;
+mod overload;
 pub mod policy;
 mod presence;
+pub mod rate;
 mod relay;
 pub mod stats;
 mod to_xmpp;
@@ -68,11 +79,13 @@ use crate::sip::transaction::{
 use crate::sip::{Limits, Message, Method, Request, StatusCode, Transmit, Transport};
 use crate::translate::status::StatusTable;
 
+pub use from_xmpp::DEFAULT_MAX_QUEUED_PER_DESTINATION;
+pub use overload::SHED_RETRY_AFTER_SECS;
 pub use policy::{PeerIdentity, Policy, PolicyConfig};
 pub use presence::PresenceConfig;
 pub use stats::{
     Binding, Direction, GatewayStats, LinkState, NativeCode, Operation, OperationKind, Outcome,
-    StatsSnapshot,
+    ShedCounts, StatsSnapshot,
 };
 pub use xmpp_link::XmppLinkConfig;
 
@@ -106,6 +119,14 @@ pub struct GatewayConfig {
     pub reject_invite_with: StatusCode,
     /// Bound on relays in flight; beyond it MESSAGE gets 503.
     pub max_pending_relays: usize,
+    /// Bound on server transactions (RFC 3261 §17.2; they linger for
+    /// Timer J/K after the answer). At it, every new request is answered
+    /// 503 statelessly from its headers, so the table cannot grow further.
+    pub max_server_transactions: usize,
+    /// XMPP-originated MESSAGEs waiting behind an outstanding one to the
+    /// same SIP destination (RFC 3428 §8); beyond it the sender gets
+    /// `<resource-constraint/>`.
+    pub max_queued_per_destination: usize,
     /// Host written into Via and Warning headers.
     pub advertise_host: String,
     /// Our port per transport, for Via sent-by.
@@ -405,6 +426,12 @@ impl Gateway {
         } else {
             Transport::Udp
         };
+        // Overload: shed new work from the headers alone, before the full
+        // parse (see `overload.rs`).
+        if self.shed_from_headers(now, remote, transport, &bytes) == overload::Shed::Done {
+            self.pump(now);
+            return;
+        }
         // One span per received message, named after its transaction
         // (Call-ID, CSeq, method), so every event of its handling carries
         // them; addresses go through `redact`.
@@ -662,7 +689,30 @@ impl Gateway {
                 self.respond(now, handle, &req, StatusCode::SERVICE_UNAVAILABLE, hdrs);
             }
             Method::Message => self.relay(now, remote, identity.as_deref(), handle, req),
-            Method::Subscribe => self.on_sip_subscribe(now, remote, handle, req),
+            Method::Subscribe => {
+                // One engine for every binding: a new subscription meets
+                // the peer's rate limit and `require_tls` here; its domain
+                // rules are applied with the presence checks.
+                if req.to().tag().is_none()
+                    && let Err(refusal) = self.policy.admit_peer(
+                        now,
+                        remote.ip(),
+                        identity.as_deref(),
+                        req.from().uri().host(),
+                    )
+                {
+                    self.stats.count_policy_refusal(&refusal);
+                    let mut hdrs = vec![("Warning".into(), self.warning(&refusal.to_string()))];
+                    if let Some(secs) = refusal.retry_after_secs() {
+                        self.stats.refused_rate_limit += 1;
+                        hdrs.push(("Retry-After".into(), secs.max(1).to_string()));
+                    } else {
+                        self.stats.refused_policy += 1;
+                    }
+                    return self.respond(now, handle, &req, refusal.sip_status(), hdrs);
+                }
+                self.on_sip_subscribe(now, remote, handle, req)
+            }
             Method::Notify => self.on_sip_notify(now, remote, handle, req),
             Method::Invite => {
                 self.stats.sip_invites_rejected += 1;

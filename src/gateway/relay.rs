@@ -114,31 +114,21 @@ impl Gateway {
                 return self.refuse(now, handle, &req, status, &e.to_string(), Vec::new());
             }
         };
-        let checked = self
-            .policy
-            .check_source_identified(remote.ip(), identity, msg.source.domain())
-            .map(|_| ())
-            .and_then(|()| self.policy.check_destination(msg.destination.domain()))
-            .and_then(|()| self.policy.check_domain(now, msg.source.domain()))
-            .and_then(|()| self.policy.check_domain(now, msg.destination.domain()));
+        let checked = self.policy.admit(
+            now,
+            remote.ip(),
+            identity,
+            msg.source.domain(),
+            Some(msg.destination.domain()),
+        );
         if let Err(refusal) = checked {
-            self.stats.count_policy_refusal(&refusal);
-            let mut hdrs = Vec::new();
-            if let Refusal::RateLimited {
-                retry_after_secs, ..
-            } = &refusal
-            {
-                self.stats.refused_rate_limit += 1;
-                hdrs.push(("Retry-After".to_string(), retry_after_secs.to_string()));
-            } else {
-                self.stats.refused_policy += 1;
-            }
-            tracing::info!(peer = %remote, reason = %refusal, "policy refusal");
-            let status = StatusCode::from(&refusal);
-            return self.refuse(now, handle, &req, status, &refusal.to_string(), hdrs);
+            return self.refuse_by_policy(now, remote, handle, &req, &refusal);
         }
+        // The backstop of the header-only shed in `handle_sip` (requests it
+        // could not classify from their headers end up here).
         if self.pending_relays() >= self.config.max_pending_relays {
             self.stats.refused_overload += 1;
+            self.stats.shed.relay_table += 1;
             let hdrs = vec![("Retry-After".to_string(), RETRY_AFTER_SECS.to_string())];
             return self.refuse(
                 now,
@@ -164,6 +154,31 @@ impl Gateway {
             started: now,
         };
         self.route_relay(now, relay);
+    }
+
+    /// Answers a policy refusal on the SIP binding and counts it under its
+    /// rule: 403 with a Warning, or for a rate limit 503 with Retry-After
+    /// (RFC 3261 §21.5.4; at least 1 s, when a token is back).
+    pub(super) fn refuse_by_policy(
+        &mut self,
+        now: Instant,
+        remote: SocketAddr,
+        handle: ServerHandle,
+        req: &Request,
+        refusal: &Refusal,
+    ) {
+        self.stats.count_policy_refusal(refusal);
+        let mut hdrs = Vec::new();
+        if let Some(secs) = refusal.retry_after_secs() {
+            self.stats.refused_rate_limit += 1;
+            hdrs.push(("Retry-After".to_string(), secs.max(1).to_string()));
+            tracing::debug!(peer = %remote, reason = %refusal, "rate limited");
+        } else {
+            self.stats.refused_policy += 1;
+            tracing::info!(peer = %remote, reason = %refusal, "policy refusal");
+        }
+        let status = refusal.sip_status();
+        self.refuse(now, handle, req, status, &refusal.to_string(), hdrs);
     }
 
     /// Routing order: static route, XMPP domains, local domains, DNS,
@@ -631,12 +646,14 @@ mod tls_tests {
                         networks: vec![IpNet::parse("127.0.0.0/8").unwrap()],
                         domains: vec![pat("sip.test")],
                         tls_names: Vec::new(),
+                        rate: None,
                     },
                     Peer {
                         name: "example".into(),
                         networks: Vec::new(),
                         domains: vec![pat("example.test")],
                         tls_names: vec![pat("example.test")],
+                        rate: None,
                     },
                 ],
                 unknown_peer: UnknownPeer::Reject,
@@ -649,6 +666,8 @@ mod tls_tests {
             rng_seed: 3,
             reject_invite_with: StatusCode::NOT_ACCEPTABLE_HERE,
             max_pending_relays: 10,
+            max_server_transactions: 100_000,
+            max_queued_per_destination: 32,
             advertise_host: "127.0.0.1".into(),
             ports: vec![(Transport::Udp, 5060), (Transport::Tls, 5061)],
             dns_enabled: false,

@@ -108,6 +108,8 @@ pub struct GatewayStats {
     /// Policy refusals by rule (their total is `refused_policy` plus
     /// `refused_rate_limit`).
     pub policy: PolicyRefusals,
+    /// Load shed at a bound, by stage.
+    pub shed: ShedCounts,
     /// DNS answers the driver fed back, by kind.
     pub dns_answers: DnsAnswers,
     /// Content that could not be carried and was left out of an otherwise
@@ -161,6 +163,35 @@ pub struct PolicyRefusals {
     pub domain_denied: u64,
     /// A `[[domain_policy]]` rate limit is exhausted.
     pub rate_limited: u64,
+    /// A `[[peer]]` rate limit is exhausted.
+    pub peer_rate_limited: u64,
+    /// A `require_tls` source domain came without a mutual-TLS identity.
+    pub tls_required: u64,
+}
+
+/// Requests shed because a bound was reached (answered 503 + Retry-After
+/// on SIP, `<resource-constraint/>` on XMPP), by where they were shed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ShedCounts {
+    /// Shed from a header-only scan, before the full parse (the relay
+    /// table was at `sip.max_transactions`).
+    pub headers: u64,
+    /// Shed after the full parse, at the relay-table check (requests the
+    /// header scan could not classify).
+    pub relay_table: u64,
+    /// XMPP messages refused because the relay table or the destination's
+    /// queue was full.
+    pub xmpp: u64,
+    /// SIP requests answered 503 without a transaction because the server
+    /// transaction table was at `sip.max_server_transactions`.
+    pub stateless: u64,
+}
+
+impl ShedCounts {
+    /// All sheds of the SIP binding.
+    pub fn sip(&self) -> u64 {
+        self.headers + self.relay_table + self.stateless
+    }
 }
 
 /// DNS answers by kind (one per query the driver answered).
@@ -188,6 +219,8 @@ impl GatewayStats {
             Refusal::Destination(_) => p.destination += 1,
             Refusal::DomainDenied(_) => p.domain_denied += 1,
             Refusal::RateLimited { .. } => p.rate_limited += 1,
+            Refusal::PeerRateLimited { .. } => p.peer_rate_limited += 1,
+            Refusal::TlsRequired(_) => p.tls_required += 1,
         }
     }
 

@@ -97,6 +97,8 @@ pub(crate) struct Driver {
     pub(crate) dns: Option<Arc<DnsClient>>,
     /// The component link's connection, when one is open or opening.
     pub(crate) xmpp: Option<crate::io::xmpp::XmppConn>,
+    /// Bound on bytes waiting in the component link's writer queue.
+    pub(crate) xmpp_write_queue_bytes: usize,
     /// Readiness facts `/readyz` reads (draining is set here).
     pub(crate) startup: Arc<crate::metrics::health::Startup>,
     /// How long a drain may take before what is left is answered.
@@ -294,7 +296,12 @@ impl Driver {
                     if let Some(old) = self.xmpp.take() {
                         old.close();
                     }
-                    self.xmpp = Some(crate::io::xmpp::connect(conn, addr, self.events_tx.clone()));
+                    self.xmpp = Some(crate::io::xmpp::connect(
+                        conn,
+                        addr,
+                        self.events_tx.clone(),
+                        self.xmpp_write_queue_bytes,
+                    ));
                 }
                 Some(Output::SendXmpp { conn, bytes }) => match &self.xmpp {
                     Some(x) if x.conn == conn => {

@@ -28,6 +28,9 @@ use crate::sip::Transport;
 /// Depth of the socket-task → event-loop queue.
 const EVENT_QUEUE: usize = 8192;
 
+/// Default of `xmpp.max_write_queue_bytes`.
+pub const DEFAULT_XMPP_WRITE_QUEUE_BYTES: usize = 8 << 20;
+
 /// The core settings for a validated config (node id and seed drawn from
 /// entropy when the config does not fix them).
 pub fn gateway_config(config: &Config) -> GatewayConfig {
@@ -48,6 +51,8 @@ pub fn gateway_config(config: &Config) -> GatewayConfig {
         rng_seed: seed,
         reject_invite_with: config.sip.reject_invite_with,
         max_pending_relays: config.sip.max_transactions,
+        max_server_transactions: config.sip.max_server_transactions,
+        max_queued_per_destination: config.sip.max_queued_per_destination,
         advertise_host: config.sip.advertise.clone(),
         ports: config
             .sip
@@ -183,6 +188,10 @@ pub async fn run(config: Config, config_path: Option<std::path::PathBuf>) -> any
         recorder,
         dns,
         xmpp: None,
+        xmpp_write_queue_bytes: config
+            .xmpp
+            .as_ref()
+            .map_or(DEFAULT_XMPP_WRITE_QUEUE_BYTES, |x| x.max_write_queue_bytes),
         startup: metrics.startup.clone(),
         drain_timeout: config.gateway.drain_timeout,
         store,

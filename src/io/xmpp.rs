@@ -3,8 +3,16 @@
 //! socket (bounded), copies bytes both ways, and reports the connection's
 //! end. Every event carries the connection id the core gave, so the core
 //! can ignore events of a connection it already gave up on.
+//!
+//! The writer queue is bounded twice: in stanzas ([`WRITE_QUEUE`]) and in
+//! bytes (`xmpp.max_write_queue_bytes`). A write that would pass either
+//! bound is refused and the driver closes the link (the core then answers
+//! what was waiting on it and reconnects with backoff), so a stalled XMPP
+//! server cannot make the gateway buffer without limit.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -27,12 +35,54 @@ pub(crate) struct XmppConn {
     pub(crate) conn: u64,
     writer: mpsc::Sender<Bytes>,
     task: AbortHandle,
+    /// Bytes queued and not yet written.
+    budget: ByteBudget,
+}
+
+/// Bytes waiting in a writer queue, shared by the sender (reserves) and
+/// the write loop (releases once written), with a bound.
+#[derive(Clone, Debug)]
+struct ByteBudget {
+    queued: Arc<AtomicUsize>,
+    max: usize,
+}
+
+impl ByteBudget {
+    fn new(max: usize) -> ByteBudget {
+        ByteBudget {
+            queued: Arc::new(AtomicUsize::new(0)),
+            max,
+        }
+    }
+
+    /// Reserves `len` bytes; false (and nothing reserved) past the bound.
+    fn reserve(&self, len: usize) -> bool {
+        let before = self.queued.fetch_add(len, Ordering::AcqRel);
+        if before.saturating_add(len) > self.max {
+            self.release(len);
+            return false;
+        }
+        true
+    }
+
+    fn release(&self, len: usize) {
+        self.queued.fetch_sub(len, Ordering::AcqRel);
+    }
 }
 
 impl XmppConn {
-    /// Queues bytes; false when the queue is full or the writer is gone.
+    /// Queues bytes; false when the queue is full (in stanzas or in
+    /// bytes) or the writer is gone.
     pub(crate) fn send(&self, bytes: Bytes) -> bool {
-        self.writer.try_send(bytes).is_ok()
+        let len = bytes.len();
+        if !self.budget.reserve(len) {
+            return false;
+        }
+        if self.writer.try_send(bytes).is_err() {
+            self.budget.release(len);
+            return false;
+        }
+        true
     }
 
     /// Stops reading; the writer drains what is queued, then closes.
@@ -42,9 +92,17 @@ impl XmppConn {
     }
 }
 
-/// Opens connection `conn` to `addr` in its own task.
-pub(crate) fn connect(conn: u64, addr: SocketAddr, events: mpsc::Sender<IoEvent>) -> XmppConn {
+/// Opens connection `conn` to `addr` in its own task; at most
+/// `max_bytes` wait in its writer queue.
+pub(crate) fn connect(
+    conn: u64,
+    addr: SocketAddr,
+    events: mpsc::Sender<IoEvent>,
+    max_bytes: usize,
+) -> XmppConn {
     let (tx, rx) = mpsc::channel::<Bytes>(WRITE_QUEUE);
+    let budget = ByteBudget::new(max_bytes);
+    let written = budget.clone();
     let run = async move {
         let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
             Ok(Ok(s)) => s,
@@ -71,7 +129,7 @@ pub(crate) fn connect(conn: u64, addr: SocketAddr, events: mpsc::Sender<IoEvent>
         };
         let _ = stream.set_nodelay(true);
         let (mut rd, wr) = stream.into_split();
-        tokio::spawn(write_loop(wr, rx));
+        tokio::spawn(write_loop(wr, rx, written));
         if events.send(IoEvent::XmppConnected { conn }).await.is_err() {
             return;
         }
@@ -106,14 +164,41 @@ pub(crate) fn connect(conn: u64, addr: SocketAddr, events: mpsc::Sender<IoEvent>
         conn,
         writer: tx,
         task: task.abort_handle(),
+        budget,
     }
 }
 
-async fn write_loop(mut wr: tokio::net::tcp::OwnedWriteHalf, mut rx: mpsc::Receiver<Bytes>) {
+async fn write_loop(
+    mut wr: tokio::net::tcp::OwnedWriteHalf,
+    mut rx: mpsc::Receiver<Bytes>,
+    budget: ByteBudget,
+) {
     while let Some(b) = rx.recv().await {
-        if wr.write_all(&b).await.is_err() {
+        let ok = wr.write_all(&b).await.is_ok();
+        budget.release(b.len());
+        if !ok {
             break;
         }
     }
     let _ = wr.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ByteBudget;
+
+    #[test]
+    fn the_byte_budget_refuses_past_its_bound_and_frees_what_was_written() {
+        let b = ByteBudget::new(100);
+        assert!(b.reserve(60));
+        assert!(b.reserve(40), "exactly at the bound");
+        assert!(!b.reserve(1), "one byte over");
+        b.release(60);
+        assert!(b.reserve(50));
+        assert!(!b.reserve(11));
+        assert!(
+            !ByteBudget::new(10).reserve(11),
+            "one write larger than the bound"
+        );
+    }
 }

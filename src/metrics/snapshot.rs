@@ -81,6 +81,21 @@ fn operations_context(enc: &mut DescriptorEncoder<'_>, s: &StatsSnapshot) -> Fmt
             ("destination_denied", p.destination),
             ("domain_denied", p.domain_denied),
             ("rate_limited", p.rate_limited),
+            ("peer_rate_limited", p.peer_rate_limited),
+            ("tls_required", p.tls_required),
+        ],
+    )?;
+    let shed = &g.shed;
+    labelled_counter(
+        enc,
+        "shed",
+        "Requests shed at a bound with 503 + Retry-After (SIP) or <resource-constraint/> (XMPP), by stage: headers (header-only scan, before the full parse), relay_table (after the full parse), stateless (server transaction table full), xmpp",
+        "stage",
+        &[
+            ("headers", shed.headers),
+            ("relay_table", shed.relay_table),
+            ("xmpp", shed.xmpp),
+            ("stateless", shed.stateless),
         ],
     )?;
     let to_sip = g.xmpp_to_sip_mapping_refusals;
@@ -497,7 +512,7 @@ fn flat_counters(g: &GatewayStats) -> [(&'static str, &'static str, u64); 53] {
         ),
         (
             "refused_overload",
-            "MESSAGEs refused with 503 (relay table full)",
+            "MESSAGEs refused with 503 because the relay table was full (SIP sheds at both stages, and XMPP)",
             g.refused_overload,
         ),
     ]

@@ -13,6 +13,7 @@ mod kamailio_presence;
 mod lifecycle;
 mod logging;
 mod metrics;
+mod overload;
 mod presence;
 mod refusals;
 mod relay_sipp;

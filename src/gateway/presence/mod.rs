@@ -142,12 +142,38 @@ impl PresenceState {
     }
 }
 
-/// How many subscriptions each watcher and each presentity holds in one
-/// direction (what the per-watcher and per-presentity limits count).
+/// How many subscriptions each watcher, each presentity and each watcher
+/// domain holds in one direction (what the per-watcher, per-presentity and
+/// `[[domain_policy]] max_subscriptions` limits count).
 #[derive(Debug, Default)]
 pub(super) struct PairCounts {
     per_watcher: HashMap<String, usize>,
     per_presentity: HashMap<String, usize>,
+    per_domain: HashMap<String, usize>,
+}
+
+/// One (watcher, presentity) pair's load: what [`Gateway::limit_refusal`]
+/// compares with the limits.
+#[derive(Debug)]
+pub(super) struct PairLoad {
+    per_watcher: usize,
+    per_presentity: usize,
+    /// The watcher's domain and its count.
+    domain: String,
+    per_domain: usize,
+}
+
+/// The domain a watcher speaks for: the SIP domain inside a
+/// gateway-subdomain JID (`alice\40sip.test@component`, XEP-0106), else
+/// the JID's own domain.
+fn watcher_domain(watcher: &crate::xmpp::Jid) -> String {
+    let inner = watcher
+        .local()
+        .and_then(|l| crate::translate::address::unescape_localpart(l).ok())
+        .and_then(|l| l.rsplit_once('@').map(|(_, d)| d.to_string()));
+    inner
+        .unwrap_or_else(|| watcher.domain().to_string())
+        .to_ascii_lowercase()
 }
 
 impl PairCounts {
@@ -157,12 +183,14 @@ impl PairCounts {
             .per_presentity
             .entry(presentity.to_string())
             .or_default() += 1;
+        *self.per_domain.entry(watcher_domain(watcher)).or_default() += 1;
     }
 
     pub(super) fn remove(&mut self, watcher: &crate::xmpp::Jid, presentity: &crate::xmpp::Jid) {
         for (map, key) in [
             (&mut self.per_watcher, watcher.to_string()),
             (&mut self.per_presentity, presentity.to_string()),
+            (&mut self.per_domain, watcher_domain(watcher)),
         ] {
             if let Some(n) = map.get_mut(&key) {
                 *n = n.saturating_sub(1);
@@ -173,17 +201,16 @@ impl PairCounts {
         }
     }
 
-    /// (the watcher's count, the presentity's count).
-    pub(super) fn of(
-        &self,
-        watcher: &crate::xmpp::Jid,
-        presentity: &crate::xmpp::Jid,
-    ) -> (usize, usize) {
-        let get = |m: &HashMap<String, usize>, k: String| m.get(&k).copied().unwrap_or(0);
-        (
-            get(&self.per_watcher, watcher.to_string()),
-            get(&self.per_presentity, presentity.to_string()),
-        )
+    /// The watcher's, the presentity's and the watcher domain's counts.
+    pub(super) fn of(&self, watcher: &crate::xmpp::Jid, presentity: &crate::xmpp::Jid) -> PairLoad {
+        let get = |m: &HashMap<String, usize>, k: &str| m.get(k).copied().unwrap_or(0);
+        let domain = watcher_domain(watcher);
+        PairLoad {
+            per_watcher: get(&self.per_watcher, &watcher.to_string()),
+            per_presentity: get(&self.per_presentity, &presentity.to_string()),
+            per_domain: get(&self.per_domain, &domain),
+            domain,
+        }
     }
 }
 
@@ -294,18 +321,23 @@ impl Gateway {
     }
 
     /// Why one more subscription would exceed a limit, given the
-    /// watcher's and the presentity's current counts in its direction.
-    pub(super) fn limit_refusal(
-        &self,
-        (per_watcher, per_presentity): (usize, usize),
-    ) -> Option<String> {
+    /// watcher's, the presentity's and the watcher domain's current counts
+    /// in its direction (the domain's cap is its `[[domain_policy]]`
+    /// `max_subscriptions`).
+    pub(super) fn limit_refusal(&self, load: PairLoad) -> Option<String> {
         let cfg = &self.config.presence;
         if self.presence.total() >= cfg.max_total {
             Some("too many subscriptions in total".into())
-        } else if per_watcher >= cfg.max_per_watcher {
+        } else if load.per_watcher >= cfg.max_per_watcher {
             Some("too many subscriptions for this watcher".into())
-        } else if per_presentity >= cfg.max_per_presentity {
+        } else if load.per_presentity >= cfg.max_per_presentity {
             Some("too many subscriptions to this presentity".into())
+        } else if self
+            .policy
+            .max_subscriptions(&load.domain)
+            .is_some_and(|cap| load.per_domain >= cap)
+        {
+            Some(format!("too many subscriptions for domain {}", load.domain))
         } else {
             None
         }

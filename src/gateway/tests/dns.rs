@@ -205,17 +205,17 @@ fn domain_policy_denies_with_403_and_rate_limits_with_503_retry_after() {
     use crate::gateway::policy::{DomainAction, DomainRule};
     let mut cfg = config();
     cfg.policy.domain_rules = vec![
-        DomainRule {
-            domain: DomainPattern::parse("example.test").unwrap(),
-            action: DomainAction::RateLimit {
+        DomainRule::new(
+            DomainPattern::parse("example.test").unwrap(),
+            DomainAction::RateLimit {
                 per_second: 1.0,
                 burst: 2.0,
             },
-        },
-        DomainRule {
-            domain: DomainPattern::parse("spam.test").unwrap(),
-            action: DomainAction::Deny,
-        },
+        ),
+        DomainRule::new(
+            DomainPattern::parse("spam.test").unwrap(),
+            DomainAction::Deny,
+        ),
     ];
     cfg.router = Router::new(vec![StaticRoute {
         domain: DomainPattern::parse("*").unwrap(),

@@ -38,6 +38,7 @@ fn config() -> GatewayConfig {
                 networks: vec![IpNet::parse("127.0.0.0/8").unwrap()],
                 domains: vec![DomainPattern::parse("sip.test").unwrap()],
                 tls_names: Vec::new(),
+                rate: None,
             }],
             unknown_peer: UnknownPeer::Reject,
             deny_destinations: vec![DomainPattern::parse("denied.test").unwrap()],
@@ -49,6 +50,8 @@ fn config() -> GatewayConfig {
         rng_seed: 7,
         reject_invite_with: StatusCode::NOT_ACCEPTABLE_HERE,
         max_pending_relays: 100,
+        max_server_transactions: 100_000,
+        max_queued_per_destination: 32,
         advertise_host: "127.0.0.1".into(),
         ports: vec![(Transport::Udp, 5060), (Transport::Tcp, 5060)],
         dns_enabled: false,
@@ -636,5 +639,6 @@ mod composing;
 mod dns;
 mod lifecycle;
 mod operations;
+mod overload;
 mod presence;
 mod xmpp;

@@ -410,6 +410,57 @@ fn limits_refuse_with_403_and_resource_constraint() {
     assert_eq!(sim.gw.stats().subscriptions_refused_limit, 2);
 }
 
+#[test]
+fn a_domain_over_its_max_subscriptions_is_refused_in_both_directions() {
+    use crate::gateway::policy::{DomainAction, DomainRule};
+    let mut cfg = presence_config();
+    let capped = |d: &str| {
+        let mut r = DomainRule::new(DomainPattern::parse(d).unwrap(), DomainAction::Allow);
+        r.max_subscriptions = Some(1);
+        r
+    };
+    cfg.policy.domain_rules = vec![capped("sip.test"), capped("xmpp.test")];
+    let mut sim = online_sim_with(cfg);
+    sip_watcher_subscribes(&mut sim);
+    // Another watcher of the same SIP domain: the domain's one is taken.
+    let out = sim.input(
+        UAC,
+        subscribe("z9hG4bKdc2", Some(600), "")
+            .replace("sip:alice@sip.test>;tag=w1", "sip:bob@sip.test>;tag=w2")
+            .replace("sub-1@uac", "sub-8@uac"),
+    );
+    let r = parse_resp(&out[0]);
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(
+        r.header("Warning")
+            .unwrap()
+            .contains("too many subscriptions for domain sip.test"),
+        "{r:?}"
+    );
+    // XMPP watchers of xmpp.test: the first is taken, the second refused
+    // with <resource-constraint/> (RFC 6120 §8.3.3.18).
+    xmpp_in(
+        &mut sim,
+        "<presence type='subscribe' from='juliet@xmpp.test' to='alice\\40sip.test@cpim.xmpp.test' id='d1'/>",
+    );
+    let first = sent_stanzas(&mut sim);
+    assert!(
+        !first.iter().any(|s| s.contains("resource-constraint")),
+        "{first:?}"
+    );
+    xmpp_in(
+        &mut sim,
+        "<presence type='subscribe' from='romeo@xmpp.test' to='carol\\40sip.test@cpim.xmpp.test' id='d2'/>",
+    );
+    let st = sent_stanzas(&mut sim);
+    assert!(
+        st.iter()
+            .any(|s| s.contains("resource-constraint") && s.contains("d2")),
+        "{st:?}"
+    );
+    assert_eq!(sim.gw.stats().subscriptions_refused_limit, 2);
+}
+
 // --- XMPP watcher → SIP presentity -----------------------------------------
 
 const PIDF_OPEN: &str = "<?xml version='1.0' encoding='UTF-8'?>\

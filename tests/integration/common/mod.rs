@@ -290,6 +290,21 @@ impl Gateway {
         }
     }
 
+    /// The gateway's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The gateway's resident set size in KiB (`VmRSS` in
+    /// `/proc/<pid>/status`); `None` once the process is gone.
+    pub fn rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+
     /// Whether the process is still running.
     pub fn alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
@@ -357,6 +372,83 @@ impl Sipp {
         }
     }
 
+    /// [`Sipp::start`] bound to `ip` (another loopback address such as
+    /// 127.0.0.2, so the gateway sees a second peer), with `-trace_counts`
+    /// and `-trace_stat` and, when `trace_msg` is false, without the
+    /// per-message log (long load runs).
+    pub fn start_from(
+        dir: &Path,
+        scenario: &str,
+        ip: &str,
+        args: &[String],
+        trace_msg: bool,
+    ) -> Sipp {
+        require("sipp");
+        let mut cmd = Command::new("sipp");
+        cmd.current_dir(dir)
+            .arg("-sf")
+            .arg(sipp_dir().join(format!("{scenario}.xml")))
+            .args([
+                "-i",
+                ip,
+                "-nostdin",
+                "-trace_err",
+                "-trace_counts",
+                "-trace_stat",
+            ])
+            .args(if trace_msg {
+                &["-trace_msg"][..]
+            } else {
+                &[][..]
+            })
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let child = cmd.spawn().expect("spawn sipp");
+        Sipp {
+            child,
+            dir: dir.to_path_buf(),
+            name: scenario.to_string(),
+        }
+    }
+
+    /// The last row of sipp's `-trace_counts` CSV as (column → value).
+    pub fn counts(&self) -> HashMap<String, u64> {
+        last_csv_row(&read_glob(
+            &self.dir,
+            &format!("{}_", self.name),
+            "_counts.csv",
+        ))
+    }
+
+    /// The last row of sipp's `-trace_stat` CSV as (column → value; only
+    /// the numeric cumulative columns).
+    pub fn stats(&self) -> HashMap<String, u64> {
+        let all = std::fs::read_dir(&self.dir)
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| e.file_name().to_string_lossy().to_string())
+                    .filter(|n| {
+                        n.starts_with(&format!("{}_", self.name))
+                            && n.ends_with(".csv")
+                            && !n.ends_with("_counts.csv")
+                            && !n.ends_with("_rtt.csv")
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        let mut text = String::new();
+        for n in all {
+            text.push_str(&std::fs::read_to_string(self.dir.join(n)).unwrap_or_default());
+        }
+        last_csv_row(&text)
+    }
+
+    /// The exit status if sipp has exited, without waiting.
+    pub fn try_wait(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
     /// Waits for exit (bounded by `limit`; killed past it).
     pub fn wait(&mut self, limit: Duration) -> ExitStatus {
         let deadline = Instant::now() + limit;
@@ -388,6 +480,23 @@ impl Drop for Sipp {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The header row and the last row of a `;`-separated sipp CSV, zipped;
+/// values that are not integers are left out.
+fn last_csv_row(text: &str) -> HashMap<String, u64> {
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let Some(header) = lines.next() else {
+        return HashMap::new();
+    };
+    let Some(last) = lines.rfind(|l| *l != header) else {
+        return HashMap::new();
+    };
+    header
+        .split(';')
+        .zip(last.split(';'))
+        .filter_map(|(k, v)| Some((k.trim().to_string(), v.trim().parse().ok()?)))
+        .collect()
 }
 
 fn read_glob(dir: &Path, prefix: &str, suffix: &str) -> String {
