@@ -676,6 +676,20 @@ impl Gateway {
         handle: ServerHandle,
         req: Request,
     ) {
+        // RFC 3261 §8.2.2.3: as a UAS we support no extensions, so a
+        // request that requires one is refused with 420 before anything
+        // else (MESSAGE: in `relay`, which also refuses Proxy-Require).
+        if !matches!(req.method(), Method::Ack | Method::Cancel | Method::Message) {
+            let required: Vec<String> = req.header_all("Require").map(str::to_string).collect();
+            if !required.is_empty() {
+                self.stats.refused_extension += 1;
+                let hdrs = vec![
+                    ("Unsupported".to_string(), required.join(", ")),
+                    ("Warning".to_string(), self.warning("unsupported extension")),
+                ];
+                return self.respond(now, handle, &req, StatusCode::BAD_EXTENSION, hdrs);
+            }
+        }
         match req.method() {
             Method::Message if self.draining => {
                 self.stats.refused_draining += 1;

@@ -249,8 +249,13 @@ fn sipp_traffic_moves_operations_and_leg_histograms_by_exact_amounts() {
     // The snapshot is published after each batch: wait (bounded) for it.
     let relayed = series("cpim_gateway_messages_relayed_total", &[]);
     let deadline = Instant::now() + Duration::from_secs(5);
+    let none = series("cpim_gateway_route_decisions_total", &[("route", "none")]);
     let mut after = scrape(&gw);
-    while delta(&before, &after, &relayed) < (OK + BUSY) as f64 && Instant::now() < deadline {
+    // (the last requests were the unroutable ones: wait for their decisions too)
+    while (delta(&before, &after, &relayed) < (OK + BUSY) as f64
+        || delta(&before, &after, &none) < NO_ROUTE as f64)
+        && Instant::now() < deadline
+    {
         std::thread::sleep(Duration::from_millis(50));
         after = scrape(&gw);
     }

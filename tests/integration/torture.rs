@@ -100,16 +100,7 @@ const CASES: &[(&str, Expect)] = &[
     ("unkscm", Status(416)),
     ("novelsc", Status(416)),
     ("unksm2", Status(405)),
-    (
-        "bext01",
-        Deviation {
-            rfc: "420 with Unsupported listing both Require options",
-            got: Some(200),
-            why: "the core checks Require only for MESSAGE (gateway/relay.rs); \
-                  OPTIONS and the other requests it answers as UAS skip the \
-                  RFC 3261 §8.2.2.3 check",
-        },
-    ),
+    ("bext01", Status(420)),
     ("invut", Status(488)),
     ("regaut01", Status(405)),
     ("multi01", Status(400)),

@@ -577,6 +577,19 @@ fn require_is_refused_with_420() {
     let resp = parse_resp(&sim.input(UAC, req.into_bytes())[0]);
     assert_eq!(resp.status(), StatusCode::BAD_EXTENSION);
     assert_eq!(resp.header("Unsupported"), Some("foo"));
+    // Every request the gateway answers as UAS, not only MESSAGE (RFC 4475
+    // §3.3.5 bext01): Proxy-Require is for proxies and is not checked.
+    let options = "OPTIONS sip:gw.test SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5081;branch=z9hG4bKq2\r\n\
+         From: <sip:alice@sip.test>;tag=a\r\nTo: <sip:gw.test>\r\nCall-ID: q2\r\nCSeq: 8 OPTIONS\r\n\
+         Require: nothingSupportsThis, nothingSupportsThisEither\r\nProxy-Require: noProxiesSupportThis\r\n\
+         Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
+    let resp = parse_resp(&sim.input(UAC, options)[0]);
+    assert_eq!(resp.status(), StatusCode::BAD_EXTENSION);
+    assert_eq!(
+        resp.header("Unsupported"),
+        Some("nothingSupportsThis, nothingSupportsThisEither")
+    );
+    assert_eq!(sim.gw.stats().refused_extension, 2);
 }
 
 #[test]
