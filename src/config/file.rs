@@ -182,6 +182,8 @@ pub(crate) struct XmppSection {
     pub(crate) composing_refresh_s: Option<Spanned<u64>>,
     pub(crate) composing_max_active_s: Option<Spanned<u64>>,
     pub(crate) max_write_queue_bytes: Option<Spanned<usize>>,
+    pub(crate) tls: Option<bool>,
+    pub(crate) tls_name: Option<Spanned<String>>,
 }
 
 impl std::fmt::Debug for XmppSection {

@@ -44,6 +44,7 @@
 //! | `xmpp.composing_refresh_s` | 90 (RFC 3994 `<refresh>` sent to SIP; 60–3600) |
 //! | `xmpp.composing_max_active_s` | 300 (XMPP `<composing/>` kept alive at most) |
 //! | `xmpp.max_write_queue_bytes` | 8388608 (bytes waiting on the component link; past it the link is closed and reconnected) |
+//! | `xmpp.tls` / `xmpp.tls_name` | false / the server's IP (component link over TLS, certificate verified against that name) |
 //! | `xmpp.ping_interval_s` / `ping_timeout_s` | 30 / 10 |
 //! | `xmpp.backoff_min_ms` / `backoff_max_s` / `auth_failure_backoff_s` | 1000 / 60 / 300 |
 //! | `policy.unknown_peer` | `"reject"` |
@@ -264,6 +265,11 @@ pub struct XmppSettings {
     /// Bound on bytes waiting to be written on the component link; past it
     /// the link is closed and reconnected.
     pub max_write_queue_bytes: usize,
+    /// `[xmpp] tls = true`: the component link runs over TLS and the
+    /// server certificate must carry this name (`tls_name`, else the
+    /// server's IP address), verified like SIP over TLS (`[tls]` trust
+    /// anchors and its `danger_` knob).
+    pub tls_name: Option<String>,
 }
 
 /// `[dns]` settings: RFC 3861 / RFC 3263 discovery.
@@ -1059,8 +1065,27 @@ impl Validator<'_> {
             }
             Some(m) => *m.get_ref(),
         };
+        let tls_name = match (x.tls.unwrap_or(false), &x.tls_name) {
+            (false, Some(n)) => {
+                return Err(self.err(n.span(), "xmpp.tls_name", "needs xmpp.tls = true"));
+            }
+            (false, None) => None,
+            (true, None) => Some(server.ip().to_string()),
+            (true, Some(n)) => {
+                let name = n.get_ref().trim();
+                if rustls::pki_types::ServerName::try_from(name.to_string()).is_err() {
+                    return Err(self.err(
+                        n.span(),
+                        "xmpp.tls_name",
+                        "must be a DNS name or an IP address",
+                    ));
+                }
+                Some(name.to_string())
+            }
+        };
         Ok(XmppSettings {
             max_write_queue_bytes,
+            tls_name,
             server,
             component: c,
             domains,

@@ -770,3 +770,23 @@ fn xmpp_write_queue_bound() {
     assert_eq!(e.line(), 5, "{e}");
     assert!(e.to_string().contains("xmpp.max_write_queue_bytes"), "{e}");
 }
+
+#[test]
+fn xmpp_tls_name_defaults_to_the_server_ip_and_needs_tls() {
+    let x = "[xmpp]\nserver = \"127.0.0.1:5347\"\ncomponent = \"c.test\"\nsecret = \"s\"\n";
+    let c = Config::parse(x, "x.toml").unwrap();
+    assert_eq!(c.xmpp.unwrap().tls_name, None, "plain TCP by default");
+    let c = Config::parse(&format!("{x}tls = true\n"), "x.toml").unwrap();
+    assert_eq!(c.xmpp.unwrap().tls_name.as_deref(), Some("127.0.0.1"));
+    let c = Config::parse(
+        &format!("{x}tls = true\ntls_name = \"xmpp.example\"\n"),
+        "x.toml",
+    )
+    .unwrap();
+    assert_eq!(c.xmpp.unwrap().tls_name.as_deref(), Some("xmpp.example"));
+    let e = err(&format!("{x}tls_name = \"xmpp.example\"\n"));
+    assert_eq!(e.line(), 5, "{e}");
+    assert!(e.to_string().contains("xmpp.tls_name"), "{e}");
+    let e = err(&format!("{x}tls = true\ntls_name = \"not a name\"\n"));
+    assert_eq!(e.line(), 6, "{e}");
+}

@@ -99,6 +99,8 @@ pub(crate) struct Driver {
     pub(crate) xmpp: Option<crate::io::xmpp::XmppConn>,
     /// Bound on bytes waiting in the component link's writer queue.
     pub(crate) xmpp_write_queue_bytes: usize,
+    /// TLS for the component link, when `[xmpp] tls = true`.
+    pub(crate) xmpp_tls: Option<crate::io::xmpp::XmppTls>,
     /// Readiness facts `/readyz` reads (draining is set here).
     pub(crate) startup: Arc<crate::metrics::health::Startup>,
     /// How long a drain may take before what is left is answered.
@@ -301,6 +303,7 @@ impl Driver {
                         addr,
                         self.events_tx.clone(),
                         self.xmpp_write_queue_bytes,
+                        self.xmpp_tls.clone(),
                     ));
                 }
                 Some(Output::SendXmpp { conn, bytes }) => match &self.xmpp {

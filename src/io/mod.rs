@@ -120,6 +120,13 @@ pub async fn run(config: Config, config_path: Option<std::path::PathBuf>) -> any
     let limits = config.sip.limits;
     let tcp_slots = Arc::new(Semaphore::new(config.sip.max_tcp_connections));
     let tls = Arc::new(tls::TlsContext::new(&config.tls).context("tls")?);
+    let xmpp_tls = match config.xmpp.as_ref().and_then(|x| x.tls_name.as_deref()) {
+        Some(name) => Some(
+            tls.xmpp(name)
+                .map_err(|why| anyhow::anyhow!("xmpp.tls: {why}"))?,
+        ),
+        None => None,
+    };
     let mut udp = Vec::new();
     for l in &config.sip.listen {
         match l.transport {
@@ -188,6 +195,7 @@ pub async fn run(config: Config, config_path: Option<std::path::PathBuf>) -> any
         recorder,
         dns,
         xmpp: None,
+        xmpp_tls,
         xmpp_write_queue_bytes: config
             .xmpp
             .as_ref()

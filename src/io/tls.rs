@@ -166,6 +166,20 @@ impl TlsContext {
     pub(crate) fn acceptor(&self) -> Option<TlsAcceptor> {
         self.acceptor.clone()
     }
+
+    /// TLS for the XMPP component link (`[xmpp] tls = true`): the same
+    /// client config as SIP (trust anchors, verification, the `danger_`
+    /// knob), verifying the server against `name`.
+    pub(crate) fn xmpp(&self, name: &str) -> Result<crate::io::xmpp::XmppTls, String> {
+        let connector = self.connector.clone()?;
+        let server_name = ServerName::try_from(name.to_string())
+            .map_err(|_| format!("{name:?} is not a DNS name or IP address"))?;
+        Ok(crate::io::xmpp::XmppTls {
+            connector,
+            server_name,
+            handshake: self.handshake,
+        })
+    }
 }
 
 /// The client config: system roots plus `ca_file`, the configured

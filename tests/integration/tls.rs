@@ -563,3 +563,122 @@ fn client_without_certificate_is_refused_when_required() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// A TLS front for a plain TCP service: terminates TLS with `pem` and
+/// copies bytes both ways to `backend` (real Prosody's component port),
+/// so the gateway's component link runs over TLS to a real XMPP server.
+/// Counts completed handshakes.
+async fn tls_front(pem: &Pem, backend: SocketAddr) -> (SocketAddr, Arc<AtomicUsize>) {
+    let cfg = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(pem.chain(), pem.private_key())
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let handshakes = Arc::new(AtomicUsize::new(0));
+    let h = handshakes.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let acceptor = acceptor.clone();
+            let h = h.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                h.fetch_add(1, Ordering::SeqCst);
+                let Ok(mut plain) = TcpStream::connect(backend).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    (addr, handshakes)
+}
+
+/// `[xmpp] tls = true`: the component link to real Prosody runs over TLS
+/// with the server certificate verified against `tls_name` (the link comes
+/// up and carries a SIP MESSAGE to an XMPP user); a certificate for
+/// another name keeps the link down, with the refusal logged.
+#[test]
+fn xmpp_component_link_over_tls_verifies_the_server() {
+    use crate::common::prosody::Prosody;
+    let dir = scratch_dir("tls-xmpp");
+    let pki = pki(&dir);
+    let prosody = Prosody::start(&dir, "cpim.xmpp.test", "cpim-secret");
+    let backend: SocketAddr = format!("127.0.0.1:{}", prosody.component_port)
+        .parse()
+        .unwrap();
+    let rt = runtime();
+    let start = |name: &str, front: SocketAddr| {
+        Gateway::start(
+            name,
+            "",
+            &format!(
+                "[tls]\nca_file = \"{}\"\n\n[xmpp]\nserver = \"{front}\"\ncomponent = \"cpim.xmpp.test\"\n\
+                 secret = \"cpim-secret\"\ndomains = [\"xmpp.test\"]\nerror_window_ms = 0\n\
+                 tls = true\ntls_name = \"peer.test\"\n",
+                pki.ca.cert.display()
+            ),
+        )
+    };
+    let link_up = |gw: &Gateway, within: Duration| {
+        let end = std::time::Instant::now() + within;
+        while std::time::Instant::now() < end {
+            if gw.metrics().get("xmpp_link_up") == Some(&1) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    };
+
+    // The right name: the link comes up through TLS, and a MESSAGE crosses.
+    let (front, handshakes) = rt.block_on(tls_front(&pki.peer, backend));
+    let gw = start("tls-xmpp-ok", front);
+    assert!(link_up(&gw, WAIT), "link over TLS:\n{}", gw.log());
+    assert!(handshakes.load(Ordering::SeqCst) >= 1);
+    let uac = UdpPeer::bind();
+    uac.send(
+        &request(
+            "MESSAGE",
+            "sip:bob@xmpp.test",
+            uac.addr(),
+            "z9hG4bKtlsxmpp",
+            &[("Content-Type", "text/plain")],
+            b"over tls",
+        ),
+        gw.addr(),
+    );
+    let status = uac.recv_status(WAIT);
+    assert!(
+        matches!(status, Some(200 | 202)),
+        "MESSAGE over the TLS component link: {status:?}\n{}",
+        gw.log()
+    );
+
+    // Another name on the certificate: verification fails, the link stays
+    // down, and the log says why.
+    let (front, handshakes) = rt.block_on(tls_front(&pki.wrong_name, backend));
+    let gw = start("tls-xmpp-wrong", front);
+    assert!(
+        !link_up(&gw, Duration::from_secs(3)),
+        "a wrong-name server must not be accepted"
+    );
+    assert_eq!(
+        handshakes.load(Ordering::SeqCst),
+        0,
+        "no handshake completes"
+    );
+    assert!(
+        gw.log().contains("xmpp tls handshake refused"),
+        "{}",
+        gw.log()
+    );
+}
