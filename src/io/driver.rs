@@ -101,6 +101,9 @@ pub(crate) struct Driver {
     pub(crate) xmpp_write_queue_bytes: usize,
     /// TLS for the component link, when `[xmpp] tls = true`.
     pub(crate) xmpp_tls: Option<crate::io::xmpp::XmppTls>,
+    /// The IO-level settings the process started with, which a reload
+    /// cannot change (reported as needing a restart).
+    pub(crate) started_with: RestartOnly,
     /// Readiness facts `/readyz` reads (draining is set here).
     pub(crate) startup: Arc<crate::metrics::health::Startup>,
     /// How long a drain may take before what is left is answered.
@@ -186,7 +189,9 @@ impl Driver {
     /// Applies a reloaded configuration's routes and policy.
     fn reload(&mut self, config: &crate::config::Config) {
         let new = crate::io::gateway_config(config);
-        let r = self.gateway.reload(&new);
+        let mut r = self.gateway.reload(&new);
+        r.needs_restart
+            .extend(self.started_with.changed(&RestartOnly::of(config)));
         tracing::info!(
             routes = config.routes.len(),
             peers = config.policy.peers.len(),
@@ -520,5 +525,76 @@ fn log_event(e: &GatewayEvent) {
             tracing::info!(reason = %reason, "dropped unanswerable input")
         }
         GatewayEvent::Operation(op) => tracing::trace!(?op, "operation leg finished"),
+    }
+}
+
+/// Settings read once when the IO layer starts: TLS files and modes, the
+/// component link's TLS and write bound, the admin listener and the log
+/// output. A reload that changes them is applied without them and says so.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct RestartOnly {
+    tls: crate::config::TlsSettings,
+    xmpp_tls: Option<String>,
+    xmpp_write_queue_bytes: Option<usize>,
+    admin: std::net::SocketAddr,
+    log: (String, String, bool),
+}
+
+impl RestartOnly {
+    pub(crate) fn of(c: &crate::config::Config) -> RestartOnly {
+        RestartOnly {
+            tls: c.tls.clone(),
+            xmpp_tls: c.xmpp.as_ref().and_then(|x| x.tls_name.clone()),
+            xmpp_write_queue_bytes: c.xmpp.as_ref().map(|x| x.max_write_queue_bytes),
+            admin: c.admin.listen,
+            log: (
+                format!("{:?}", c.log.format),
+                c.log.level.clone(),
+                c.log.redact,
+            ),
+        }
+    }
+
+    /// Names of the groups that differ in `new`.
+    pub(crate) fn changed(&self, new: &RestartOnly) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.tls != new.tls {
+            out.push("tls");
+        }
+        if self.xmpp_tls != new.xmpp_tls
+            || self.xmpp_write_queue_bytes != new.xmpp_write_queue_bytes
+        {
+            out.push("xmpp tls and write bound");
+        }
+        if self.admin != new.admin {
+            out.push("admin listener");
+        }
+        if self.log != new.log {
+            out.push("log output");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::RestartOnly;
+    use crate::config::Config;
+
+    #[test]
+    fn a_reload_names_the_settings_that_need_a_restart() {
+        let a = RestartOnly::of(&Config::parse("", "a.toml").unwrap());
+        assert!(a.changed(&a.clone()).is_empty());
+        let b = Config::parse(
+            "[tls]\ndanger_accept_invalid_certs = true\n[admin]\nlisten = \"127.0.0.1:9999\"\n\
+             [log]\nredact = false\n",
+            "b.toml",
+        )
+        .unwrap();
+        assert_eq!(
+            a.changed(&RestartOnly::of(&b)),
+            vec!["tls", "admin listener", "log output"]
+        );
     }
 }

@@ -196,6 +196,7 @@ pub async fn run(config: Config, config_path: Option<std::path::PathBuf>) -> any
         dns,
         xmpp: None,
         xmpp_tls,
+        started_with: driver::RestartOnly::of(&config),
         xmpp_write_queue_bytes: config
             .xmpp
             .as_ref()
