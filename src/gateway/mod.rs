@@ -725,7 +725,7 @@ impl Gateway {
                     }
                     return self.respond(now, handle, &req, refusal.sip_status(), hdrs);
                 }
-                self.on_sip_subscribe(now, remote, handle, req)
+                self.on_sip_subscribe(now, handle, req)
             }
             Method::Notify => self.on_sip_notify(now, remote, handle, req),
             Method::Invite => {

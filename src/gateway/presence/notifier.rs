@@ -24,7 +24,6 @@
 )]
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -172,7 +171,6 @@ impl Gateway {
     pub(in crate::gateway) fn on_sip_subscribe(
         &mut self,
         now: Instant,
-        remote: SocketAddr,
         handle: ServerHandle,
         req: Request,
     ) {
@@ -210,13 +208,10 @@ impl Gateway {
                 return self.respond(now, handle, &req, status, w);
             }
         };
-        // Policy: the source must be allowed to speak for its domain.
-        let checked = self
-            .policy
-            .check_source(remote.ip(), req.from().uri().host())
-            .map(|_| ())
-            .and_then(|()| self.policy.check_domain(now, req.from().uri().host()));
-        if let Err(refusal) = checked {
+        // Policy: who may speak for the source domain (address or
+        // mutual-TLS identity) was decided in `dispatch` (`admit_peer`);
+        // the domain's own rules apply here.
+        if let Err(refusal) = self.policy.check_domain(now, req.from().uri().host()) {
             self.stats.count_policy_refusal(&refusal);
             let status = StatusCode::from(&refusal);
             let w = vec![("Warning".to_string(), self.warning(&refusal.to_string()))];

@@ -877,3 +877,38 @@ fn expired_and_unreadable_records_are_dropped_on_restore() {
         .count();
     assert_eq!(deletes, 2);
 }
+
+/// A SUBSCRIBE is admitted like a MESSAGE: a mutual-TLS peer (known by its
+/// certificate name, from an address no peer lists) may subscribe for its
+/// own domain; the same bytes from that address without the identity, or
+/// asserting another domain, get 403.
+#[test]
+fn subscribe_is_admitted_by_mutual_tls_identity() {
+    use crate::gateway::policy::{Peer, PeerIdentity};
+    use crate::route::DomainPattern;
+    let mut cfg = presence_config();
+    cfg.policy.peers.push(Peer {
+        name: "tls-peer".into(),
+        networks: Vec::new(),
+        domains: vec![DomainPattern::parse("tls.test").unwrap()],
+        tls_names: vec![DomainPattern::parse("sip.tls.test").unwrap()],
+        rate: None,
+    });
+    let mut sim = online_sim_with(cfg);
+    let from: std::net::SocketAddr = "10.9.9.9:5061".parse().unwrap();
+    let id = std::sync::Arc::new(PeerIdentity::new(["sip.tls.test"]));
+    let send = |sim: &mut Sim, branch: &str, domain: &str, id: Option<_>| {
+        let req =
+            subscribe(branch, Some(600), "").replace("alice@sip.test", &format!("alice@{domain}"));
+        sim.gw
+            .handle_sip_identified(sim.now, from, Transport::Tls, bytes::Bytes::from(req), id);
+        let out = sim.drain();
+        parse_resp(&out[0]).status().as_u16()
+    };
+    assert_eq!(
+        send(&mut sim, "z9hG4bKt1", "tls.test", Some(id.clone())),
+        200
+    );
+    assert_eq!(send(&mut sim, "z9hG4bKt2", "sip.test", Some(id)), 403);
+    assert_eq!(send(&mut sim, "z9hG4bKt3", "tls.test", None), 403);
+}
