@@ -4,10 +4,7 @@
 //! the answer is checked against the handling RFC 4475 expects of it (see
 //! the table and `tests/vectors/rfc4475/README.md`). After every message an
 //! OPTIONS probe must still get 200, so no vector may crash or wedge it.
-//!
-//! Where the gateway's handling differs from the RFC's, the case is a
-//! [`Expect::Deviation`] that states what the RFC wants and why the gateway
-//! does otherwise; it asserts the current behaviour so a fix shows up here.
+//! Every case is handled as the RFC expects (no deviations).
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -32,16 +29,9 @@ enum Expect {
     /// A MESSAGE relayed to the route for its domain with the body and
     /// Content-Type byte for byte; the next hop's 200 comes back as this.
     Relay(u16),
-    /// A known deviation from RFC 4475: `rfc` is what the RFC asks for,
-    /// `got` what the gateway does today (`None` = no answer).
-    Deviation {
-        rfc: &'static str,
-        got: Option<u16>,
-        why: &'static str,
-    },
 }
 
-use Expect::{Deviation, Drop, Relay, Status};
+use Expect::{Drop, Relay, Status};
 
 /// Every RFC 4475 §3 message by its RFC name, in RFC order. INVITE gets the
 /// configured 488 (pager mode only), REGISTER and other methods the gateway
@@ -88,15 +78,8 @@ const CASES: &[(&str, Expect)] = &[
     // §3.2.1: falls back to an RFC 2543-style transaction key.
     ("badbranch", Status(200)),
     // §3.3 application-layer semantics.
-    (
-        "insuf",
-        Deviation {
-            rfc: "must not break; ideally 400",
-            got: None,
-            why: "without From, To and Call-ID no RFC 3261 §8.2.6.2 response \
-                  can be built, so the gateway drops it (counted)",
-        },
-    ),
+    // "must not break; ideally 400": answered on its Via and CSeq.
+    ("insuf", Status(400)),
     ("unkscm", Status(416)),
     ("novelsc", Status(416)),
     ("unksm2", Status(405)),
@@ -230,8 +213,6 @@ fn run_case(gw: &Gateway, uas: &UdpPeer, name: &str, expect: Expect) -> Result<(
     match expect {
         Status(want) => expect_status(want),
         Drop => expect_silence(),
-        Deviation { got: None, .. } => expect_silence(),
-        Deviation { got: Some(s), .. } => expect_status(s),
         Relay(want) => {
             let (out, from) = uas
                 .recv(Duration::from_secs(3))
@@ -303,9 +284,6 @@ fn rfc4475_vectors_over_udp_get_the_rfc_handling() {
                 std::thread::sleep(timer_j.saturating_sub(at.elapsed()));
             }
             last_use.insert(key, Instant::now());
-        }
-        if let Deviation { rfc, why, .. } = expect {
-            eprintln!("torture: {name}: known deviation (RFC: {rfc}): {why}");
         }
         if let Err(e) = run_case(&gw, &uas, name, expect) {
             failures.push(format!("{name}: {e}"));

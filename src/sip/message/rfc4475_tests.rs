@@ -122,7 +122,7 @@ const CASES: &[(&str, &str, Want)] = &[
     // Falls back to an RFC 2543-style transaction key.
     ("badbranch", "3.2.1", Parse),
     // No From, To or Call-ID: nothing to build a response from.
-    ("insuf", "3.3.1", Reject(|k| *k == K::MissingHeader, false)),
+    ("insuf", "3.3.1", Reject(|k| *k == K::MissingHeader, true)),
     (
         "unkscm",
         "3.3.2",

@@ -2,7 +2,8 @@
 //! [`salvage`] scans leniently for the headers RFC 3261 §8.2.6.2 needs to
 //! answer (Via, From, To, Call-ID, CSeq), so that a malformed request still
 //! gets its 400 (or 413/414/416/505) instead of silence, as RFC 4475 §3.1.2
-//! expects of a robust element.
+//! and §3.3.1 expect of a robust element. Via and CSeq are required (the
+//! sender matches the answer on them); the others are copied when present.
 //!
 //! It never panics and is bounded: it looks at the first
 //! [`SCAN_LIMIT`] bytes and keeps at most [`MAX_VIAS`] Via values. Values with
@@ -51,7 +52,7 @@ pub struct Salvaged {
 
 /// Leniently scans `buf` (bare LF tolerated, compact names understood).
 /// Returns `Some` only for something that looks like a request and has at
-/// least one Via plus From, To, Call-ID and CSeq.
+/// least one Via and a CSeq (From, To and Call-ID are copied when present).
 pub fn salvage(buf: &[u8]) -> Option<Salvaged> {
     let buf = buf.get(..buf.len().min(SCAN_LIMIT)).unwrap_or_default();
     let mut lines = buf
@@ -106,12 +107,11 @@ pub fn salvage(buf: &[u8]) -> Option<Salvaged> {
     if let Some(done) = current {
         take_field(&mut s, &done);
     }
-    let complete = !s.vias.is_empty()
-        && s.from.is_some()
-        && s.to.is_some()
-        && s.call_id.is_some()
-        && s.cseq.is_some();
-    complete.then_some(s)
+    // Via and CSeq are what the sender's client transaction matches a
+    // response on (RFC 3261 §17.1.3: branch and CSeq method); From, To and
+    // Call-ID are copied when present.
+    let answerable = !s.vias.is_empty() && s.cseq.is_some();
+    answerable.then_some(s)
 }
 
 fn take_field(s: &mut Salvaged, line: &str) {
@@ -146,28 +146,36 @@ fn take_field(s: &mut Salvaged, line: &str) {
 
 impl Salvaged {
     /// The RFC 3261 §8.2.6.2 response skeleton from the salvaged values
-    /// (see [`Request::response`](super::Request::response)); `None` when a
-    /// mandatory value is missing.
+    /// (see [`Request::response`](super::Request::response)); `None`
+    /// without a Via or a CSeq. A request missing From, To or Call-ID (RFC
+    /// 4475 §3.3.1 `insuf`) still gets its answer, without the missing
+    /// ones: its sender matches it on the Via branch and CSeq (RFC 3261
+    /// §17.1.3).
     pub fn response(&self, status: StatusCode, to_tag: Option<&str>) -> Option<OutgoingResponse> {
         if self.vias.is_empty() {
             return None;
         }
-        let from = self.from.as_ref()?;
-        let to = self.to.as_ref()?;
-        let call_id = self.call_id.as_ref()?;
         let cseq = self.cseq.as_ref()?;
         let mut headers: Vec<(String, String)> = self
             .vias
             .iter()
             .map(|v| ("Via".to_owned(), v.clone()))
             .collect();
-        headers.push(("From".to_owned(), from.clone()));
-        let to = match to_tag {
-            Some(tag) if status != StatusCode::TRYING && !has_tag(to) => format!("{to};tag={tag}"),
-            _ => to.clone(),
-        };
-        headers.push(("To".to_owned(), to));
-        headers.push(("Call-ID".to_owned(), call_id.clone()));
+        if let Some(from) = &self.from {
+            headers.push(("From".to_owned(), from.clone()));
+        }
+        if let Some(to) = &self.to {
+            let to = match to_tag {
+                Some(tag) if status != StatusCode::TRYING && !has_tag(to) => {
+                    format!("{to};tag={tag}")
+                }
+                _ => to.clone(),
+            };
+            headers.push(("To".to_owned(), to));
+        }
+        if let Some(call_id) = &self.call_id {
+            headers.push(("Call-ID".to_owned(), call_id.clone()));
+        }
         headers.push(("CSeq".to_owned(), cseq.clone()));
         Some(OutgoingResponse {
             status,
