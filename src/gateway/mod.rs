@@ -498,6 +498,13 @@ impl Gateway {
     /// Every leg waiting on that connection fails as a transport error
     /// (RFC 3261 §17.1.4, failover per RFC 3263 §4.3) and, when no candidate
     /// is left, the sender gets 503 with a Warning carrying `reason`.
+    /// An inbound TLS handshake failed in the IO layer (counted only: no
+    /// SIP message arrived).
+    pub fn note_tls_inbound_failure(&mut self) {
+        self.stats.tls_inbound_failures += 1;
+    }
+
+    /// An outbound TLS handshake was refused: the legs waiting on it fail.
     pub fn handle_tls_failure(
         &mut self,
         now: Instant,
@@ -506,6 +513,7 @@ impl Gateway {
         reason: &str,
     ) {
         let now = self.clamp(now);
+        self.stats.tls_outbound_failures += 1;
         let affected: Vec<ClientHandle> = self
             .pending
             .iter()

@@ -66,6 +66,11 @@ pub struct GatewayStats {
     pub refused_extension: u64,
     /// MESSAGEs refused before relay: pending relay table full (503).
     pub refused_overload: u64,
+    /// Inbound TLS handshakes refused or timed out (RFC 3261 §26.2).
+    pub tls_inbound_failures: u64,
+    /// Outbound TLS handshakes refused: wrong name, untrusted, expired, or
+    /// timed out; the legs waiting on them fail over or get 503.
+    pub tls_outbound_failures: u64,
     /// Relays routed by a static `[[route]]`.
     pub routed_static: u64,
     /// Relays routed by a DNS plan.

@@ -58,6 +58,8 @@ pub(crate) enum IoEvent {
         server_name: Arc<str>,
         reason: String,
     },
+    /// An inbound TLS handshake was refused or timed out (counted).
+    TlsInboundFailed,
     /// A DNS lookup finished.
     Resolved { query: QueryId, answer: Answer },
     /// XMPP component connection `conn` is open.
@@ -267,6 +269,7 @@ impl Driver {
                 self.gateway
                     .handle_tls_failure(clock::now(), dst, &server_name, &reason);
             }
+            IoEvent::TlsInboundFailed => self.gateway.note_tls_inbound_failure(),
             IoEvent::Resolved { query, answer } => {
                 self.gateway.handle_resolved(clock::now(), query, answer);
             }

@@ -321,10 +321,12 @@ pub(crate) async fn accept_loop(
                 Ok(Ok(tls)) => tls,
                 Ok(Err(e)) => {
                     tracing::info!(peer = %remote, error = %e, "inbound tls handshake refused");
+                    let _ = events.send(IoEvent::TlsInboundFailed).await;
                     return;
                 }
                 Err(_) => {
                     tracing::info!(peer = %remote, "inbound tls handshake timed out");
+                    let _ = events.send(IoEvent::TlsInboundFailed).await;
                     return;
                 }
             };

@@ -141,6 +141,16 @@ fn operations_context(enc: &mut DescriptorEncoder<'_>, s: &StatsSnapshot) -> Fmt
     )?;
     labelled_counter(
         enc,
+        "tls_handshake_failures",
+        "TLS handshakes that failed (refused certificate, wrong name, timeout), by direction",
+        "direction",
+        &[
+            ("inbound", g.tls_inbound_failures),
+            ("outbound", g.tls_outbound_failures),
+        ],
+    )?;
+    labelled_counter(
+        enc,
         "dns_cache_lookups",
         "DNS cache lookups, by result",
         "result",

@@ -383,6 +383,10 @@ fn wrong_name_self_signed_and_expired_peers_are_refused() {
             gw.log()
         );
         assert_eq!(bytes, 0, "{name}: the peer read SIP bytes");
+        assert!(
+            gw.wait_metric("tls_handshake_failures_total{direction=\"outbound\"}", 1) >= 1,
+            "{name}: counted in /metrics"
+        );
     }
 }
 
@@ -562,6 +566,10 @@ fn client_without_certificate_is_refused_when_required() {
         assert!(std::time::Instant::now() < deadline, "{}", gw.log());
         std::thread::sleep(Duration::from_millis(50));
     }
+    assert!(
+        gw.wait_metric("tls_handshake_failures_total{direction=\"inbound\"}", 1) >= 1,
+        "the refused handshake is counted"
+    );
 }
 
 /// A TLS front for a plain TCP service: terminates TLS with `pem` and
