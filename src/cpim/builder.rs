@@ -27,6 +27,10 @@ use super::header::{Core, escape_into, is_namechar, is_tokenchar};
 use super::message::CpimMessage;
 use super::uri::ImUri;
 
+/// Longest list a built `Require` line carries (names are packed up to
+/// this many bytes per line; the parser accepts 4096-byte lines).
+const REQUIRE_LINE: usize = 998;
+
 /// The namespace URN of the core CPIM headers, as registered with IANA
 /// (RFC 3862 §4, §7.2; standards.md conflict C6). Header `X` of this
 /// namespace is `urn:ietf:params:cpim-headers:X`.
@@ -223,8 +227,23 @@ impl CpimBuilder {
             out.extend_from_slice(urn.as_bytes());
             out.extend_from_slice(b">\r\n");
         }
-        if !self.require.is_empty() {
-            put_raw(out, "Require", &self.require.join(","));
+        // RFC 3862 §4.7: several Require headers are one list. Names are
+        // packed into lines of at most REQUIRE_LINE bytes so that a long
+        // list (which may have arrived over many lines) never builds a line
+        // past the parser's limit.
+        let mut line = String::new();
+        for name in &self.require {
+            if !line.is_empty() && line.len() + 1 + name.len() > REQUIRE_LINE {
+                put_raw(out, "Require", &line);
+                line.clear();
+            }
+            if !line.is_empty() {
+                line.push(',');
+            }
+            line.push_str(name);
+        }
+        if !line.is_empty() {
+            put_raw(out, "Require", &line);
         }
         for (name, value) in &self.extensions {
             out.extend_from_slice(name.as_bytes());

@@ -218,3 +218,22 @@ fn mime_values_are_trimmed_and_folded_values_unfolded() {
     let rebuilt = m.to_builder().to_bytes();
     assert!(rebuilt.ends_with(b"Content-Type: text/plain;\tcharset=utf-8\r\n\r\nx"));
 }
+
+/// Found by the `cpim_message` fuzz target (fuzz/regressions/cpim_message):
+/// many `Require` lines, each under the parser's 4096-byte line limit,
+/// form one list; the builder must not join it into one line past that
+/// limit (RFC 3862 §4.7), so parse → build → parse holds.
+#[test]
+fn a_long_require_list_builds_into_lines_the_parser_accepts() {
+    let mut text = String::from("From: <im:a@b.example>\r\nTo: <im:c@d.example>\r\n");
+    for i in 0..40 {
+        text.push_str(&format!("Require: Feature{i}{}\r\n", "x".repeat(200)));
+    }
+    text.push_str("\r\nContent-Type: text/plain\r\n\r\nhi");
+    let msg = CpimMessage::parse(text.into_bytes().into()).unwrap();
+    assert_eq!(msg.require().len(), 40);
+    let built = msg.to_builder().to_bytes();
+    let again = CpimMessage::parse(built).unwrap();
+    assert_eq!(again.require(), msg.require());
+    assert_eq!(again.to_builder(), msg.to_builder());
+}
