@@ -87,34 +87,14 @@ impl Gateway {
     /// peer: 127.0.0.1 may assert `sip.test`) and
     /// `extra` TOML (routes, peers, policy, sip timers).
     pub fn start(name: &str, sip_extra: &str, extra: &str) -> Gateway {
-        let dir = scratch_dir(name);
-        let sip_port = free_port();
-        let admin_port = free_port();
-        let config = format!(
-            "[sip]\nlisten = [\"udp://127.0.0.1:{sip_port}\", \"tcp://127.0.0.1:{sip_port}\"]\n{sip_extra}\n\
-             [gateway]\ndomains = [\"gw.test\"]\nstate_dir = \"{}\"\nnode_id = \"it-node\"\nrng_seed = 1\n\
-             [admin]\nlisten = \"127.0.0.1:{admin_port}\"\n\n\
-             [[peer]]\nname = \"loopback-sip-test\"\naddresses = [\"127.0.0.1\"]\ndomains = [\"sip.test\"]\n\n{extra}\n",
-            dir.join("state").display()
-        );
-        // DNS stays off unless the test brings its own dnsmasq, so no query
-        // ever leaves loopback.
-        let config = if extra.contains("[dns]") {
-            config
-        } else {
-            format!("{config}\n[dns]\nenabled = false\n")
-        };
-        let cfg_path = dir.join("gateway.toml");
-        std::fs::write(&cfg_path, config).expect("write config");
-        let child = Self::spawn(&dir, "gateway.log");
-        let gw = Gateway {
-            child,
-            sip_port,
-            admin_port,
-            dir,
-        };
-        gw.wait_ready();
-        gw
+        Self::launch(
+            name,
+            &[],
+            &["gw.test"],
+            ("loopback-sip-test", &["sip.test"]),
+            sip_extra,
+            extra,
+        )
     }
 
     /// [`Gateway::start`] with more listeners after the UDP and TCP ones
@@ -126,34 +106,15 @@ impl Gateway {
         sip_extra: &str,
         extra: &str,
     ) -> Gateway {
-        let dir = scratch_dir(name);
-        let sip_port = free_port();
-        let admin_port = free_port();
-        let mut listen = vec![
-            format!("\"udp://127.0.0.1:{sip_port}\""),
-            format!("\"tcp://127.0.0.1:{sip_port}\""),
-        ];
-        listen.extend(more_listen.iter().map(|l| format!("\"{l}\"")));
-        let config = format!(
-            "[sip]\nlisten = [{}]\n{sip_extra}\n\
-             [gateway]\ndomains = [\"gw.test\"]\nstate_dir = \"{}\"\nnode_id = \"it-node\"\nrng_seed = 1\n\
-             [admin]\nlisten = \"127.0.0.1:{admin_port}\"\n\n\
-             [[peer]]\nname = \"loopback-sip-test\"\naddresses = [\"127.0.0.1\"]\ndomains = [\"sip.test\"]\n\n{extra}\n\
-             [dns]\nenabled = false\n",
-            listen.join(", "),
-            dir.join("state").display()
-        );
-        let cfg_path = dir.join("gateway.toml");
-        std::fs::write(&cfg_path, config).expect("write config");
-        let child = Self::spawn(&dir, "gateway.log");
-        let gw = Gateway {
-            child,
-            sip_port,
-            admin_port,
-            dir,
-        };
-        gw.wait_ready();
-        gw
+        let more: Vec<&str> = more_listen.iter().map(String::as_str).collect();
+        Self::launch(
+            name,
+            &more,
+            &["gw.test"],
+            ("loopback-sip-test", &["sip.test"]),
+            sip_extra,
+            extra,
+        )
     }
 
     /// Like [`Gateway::start`], but with the given local `domains` and a
@@ -167,25 +128,60 @@ impl Gateway {
         sip_extra: &str,
         extra: &str,
     ) -> Gateway {
+        Self::launch(
+            name,
+            &[],
+            domains,
+            ("loopback", peer_domains),
+            sip_extra,
+            extra,
+        )
+    }
+
+    /// Writes the config (UDP and TCP listeners on one free port plus
+    /// `more_listen`, the admin port, fixed seed, the local `domains`, one
+    /// loopback peer, `extra`) and starts the binary; waits until it
+    /// answers OPTIONS.
+    fn launch(
+        name: &str,
+        more_listen: &[&str],
+        domains: &[&str],
+        (peer, peer_domains): (&str, &[&str]),
+        sip_extra: &str,
+        extra: &str,
+    ) -> Gateway {
         let dir = scratch_dir(name);
         let sip_port = free_port();
         let admin_port = free_port();
-        let list = |v: &[&str]| {
+        let quoted = |v: &[&str]| {
             v.iter()
                 .map(|d| format!("\"{d}\""))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        let mut listen = vec![
+            format!("udp://127.0.0.1:{sip_port}"),
+            format!("tcp://127.0.0.1:{sip_port}"),
+        ];
+        listen.extend(more_listen.iter().map(|l| l.to_string()));
+        let listen: Vec<&str> = listen.iter().map(String::as_str).collect();
         let config = format!(
-            "[sip]\nlisten = [\"udp://127.0.0.1:{sip_port}\", \"tcp://127.0.0.1:{sip_port}\"]\n{sip_extra}\n\
+            "[sip]\nlisten = [{}]\n{sip_extra}\n\
              [gateway]\ndomains = [{}]\nstate_dir = \"{}\"\nnode_id = \"it-node\"\nrng_seed = 1\n\
              [admin]\nlisten = \"127.0.0.1:{admin_port}\"\n\n\
-             [[peer]]\nname = \"loopback\"\naddresses = [\"127.0.0.1\"]\ndomains = [{}]\n\n{extra}\n\
-             [dns]\nenabled = false\n",
-            list(domains),
+             [[peer]]\nname = \"{peer}\"\naddresses = [\"127.0.0.1\"]\ndomains = [{}]\n\n{extra}\n",
+            quoted(&listen),
+            quoted(domains),
             dir.join("state").display(),
-            list(peer_domains),
+            quoted(peer_domains),
         );
+        // DNS stays off unless the test brings its own dnsmasq, so no query
+        // ever leaves loopback.
+        let config = if extra.contains("[dns]") {
+            config
+        } else {
+            format!("{config}\n[dns]\nenabled = false\n")
+        };
         std::fs::write(dir.join("gateway.toml"), config).expect("write config");
         let child = Self::spawn(&dir, "gateway.log");
         let gw = Gateway {
