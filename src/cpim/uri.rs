@@ -33,7 +33,16 @@ use std::hash::{Hash, Hasher};
 use std::str::FromStr;
 
 /// Longest URI accepted, in bytes (house style B.11: every input is capped).
+/// The cap holds for the URI under either scheme, so an `im:` URI always
+/// has a `pres:` twin and back (RFC 3860/3859): the part after the colon
+/// may be at most `MAX_URI_LEN - "pres:".len()` bytes.
 pub const MAX_URI_LEN: usize = 2048;
+
+/// Whether a URI whose part after `scheme:` is `rest_len` bytes is too long
+/// under the longer scheme (`pres:`).
+fn too_long(rest_len: usize) -> bool {
+    rest_len.saturating_add("pres:".len()) > MAX_URI_LEN
+}
 
 /// Why a string is not a valid `im:`/`pres:` URI.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -198,6 +207,9 @@ impl AddrUri {
         if !sch.eq_ignore_ascii_case(scheme) {
             return Err(bad_scheme);
         }
+        if too_long(rest.len()) {
+            return Err(UriError::TooLong);
+        }
         let local_len = scan_local(rest)?;
         let after_local = rest.get(local_len..).unwrap_or_default();
         let domain_and_query = after_local.strip_prefix('@').ok_or(UriError::MissingAt)?;
@@ -239,7 +251,7 @@ impl AddrUri {
         let at = s.len();
         s.push('@');
         s.push_str(domain);
-        if s.len() > MAX_URI_LEN {
+        if too_long(s.len().saturating_sub(scheme.len().saturating_add(1))) {
             return Err(UriError::TooLong);
         }
         let query = s.len();

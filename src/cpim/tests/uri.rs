@@ -87,6 +87,13 @@ fn invalid_uris_have_typed_errors() {
     );
     let long = format!("im:{}@x", "a".repeat(MAX_URI_LEN));
     assert_eq!(ImUri::parse(&long), Err(UriError::TooLong));
+    // Found by the cpim_message fuzz target: the cap holds under both
+    // schemes, so the longest accepted im: URI still has a pres: twin.
+    let longest = format!("im:{}@x", "a".repeat(MAX_URI_LEN - "pres:".len() - 2));
+    let im = ImUri::parse(&longest).unwrap();
+    assert_eq!(PresUri::parse(im.to_pres().as_str()).unwrap().to_im(), im);
+    let one_more = format!("im:{}@x", "a".repeat(MAX_URI_LEN - "pres:".len() - 1));
+    assert_eq!(ImUri::parse(&one_more), Err(UriError::TooLong));
 }
 
 #[test]
